@@ -1,0 +1,38 @@
+# launchlab — the two commands of the README are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test ui prefect-ui install clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=python3"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch is installed first, pinned to the CPU wheel, so nothing pulls a CUDA build.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install launchlab with its test tools
+
+run: $(STAMP)  ## install, then run a full launch cycle on the bundled demo data
+	HF_HUB_OFFLINE=1 $(BIN)/launchlab run
+
+test: $(STAMP)  ## install, then run the test suite
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+ui: $(STAMP)  ## open the MLflow UI on the project's store at http://127.0.0.1:5000
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db --default-artifact-root ./mlruns --host 127.0.0.1 --port 5000
+
+prefect-ui: $(STAMP)  ## start a local Prefect server and UI at http://127.0.0.1:4200
+	PREFECT_HOME=$(CURDIR)/.prefect $(BIN)/prefect server start --host 127.0.0.1
+
+clean:  ## remove outputs (keeps .venv and mlruns)
+	rm -rf out .pytest_cache

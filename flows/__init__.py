@@ -1,0 +1,1 @@
+"""Prefect flows of launchlab: thin shells over ``launchlab.stages`` and ``launchlab.tracking``."""

@@ -1,0 +1,385 @@
+"""The ``launchlab`` command line.
+
+Bad input ends with one line on stderr and exit code 2; a bug ends with a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from launchlab import __version__
+from launchlab.errors import InputError
+
+app = typer.Typer(
+    name="launchlab",
+    help="AI-assisted new-product development: demand insight → trends → concepts → launch readout.\n\n"
+    "Example: launchlab run   (a full launch cycle on the bundled demo data)",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+incubate_app = typer.Typer(help="Post-launch readouts: A/B tests and adoption curves.", no_args_is_help=True)
+app.add_typer(incubate_app, name="incubate")
+
+out = Console()
+err = Console(stderr=True)
+
+OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")]
+Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]
+
+
+def _mapping(**columns: str | None) -> dict[str, str]:
+    return {field: column for field, column in columns.items() if column}
+
+
+def _counts_line(name: str, counts: dict[str, int], quarantine_dir: Path) -> str:
+    line = f"{name}: {counts['rows_in']:,} rows in = {counts['rows_used']:,} used + {counts['rows_quarantined']:,} quarantined"
+    if counts.get("rows_sampled_out"):
+        line += f" + {counts['rows_sampled_out']:,} left out by sampling"
+    if counts["rows_quarantined"]:
+        line += f" (reasons in {quarantine_dir / 'quarantine'})"
+    return line
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        err.print(f"[yellow]note:[/] {warning}", highlight=False)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"launchlab {__version__}")
+        raise typer.Exit()
+
+
+@app.command()
+def run(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Cycle config YAML (default: the bundled demo).")] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override the config's output folder.")] = None,
+    sample: Annotated[Optional[int], typer.Option("--sample", help="Override how many reviews to sample.")] = None,
+) -> None:
+    """Run a full launch cycle (insight → trends → concepts → incubation) as a Prefect flow,
+    tracked as one MLflow parent run with a child run per stage.
+
+    Example: launchlab run --config my-cycle.yaml
+    """
+    from launchlab.config import Settings, default_cycle_config, load_cycle_config
+    from launchlab.runtime import prepare_environment
+
+    settings = Settings()
+    prepare_environment(settings)
+    cycle = load_cycle_config(config) if config else default_cycle_config()
+    if out_dir is not None:
+        cycle.out_dir = out_dir.resolve()
+    if sample is not None:
+        cycle.reviews.sample = sample
+    _check_inputs(cycle)
+    err.print(f"[bold]launchlab {__version__}[/]: cycle [cyan]{cycle.name}[/], MLflow at {settings.resolved_tracking_uri()}")
+    from flows.launch_cycle import launch_cycle
+
+    result = launch_cycle(cycle)
+    print_cycle_summary(result)
+
+
+def _check_inputs(cycle) -> None:
+    """Fail before starting Prefect when an input file is missing."""
+    paths = [cycle.reviews.path, cycle.concepts, *[s.path for s in cycle.series]]
+    if cycle.experiment:
+        paths.append(cycle.experiment.path)
+    if cycle.adoption:
+        paths.append(cycle.adoption.path)
+    for path in paths:
+        if not Path(path).exists():
+            raise InputError("input file not found", file=str(path), fix="check the path in the cycle config (or run from the launchlab folder)")
+
+
+def print_cycle_summary(result: dict) -> None:
+    """Top needs, rising trends, concept ranking, launch decision, and where to look next."""
+    stages = result["stages"]
+    insight = stages.get("01-insight", {})
+    table = Table(title="Top needs", title_justify="left")
+    for column in ("need", "share", "sentiment"):
+        table.add_column(column, justify="left" if column == "need" else "right")
+    for need in insight.get("summary", {}).get("top_needs", [])[:8]:
+        table.add_row(str(need.get("label")), f"{need.get('share', 0):.1%}", f"{need.get('sentiment_mean', 0):+.2f}")
+    out.print(table)
+    trends = stages.get("02-trends", {}).get("summary", {})
+    rising = trends.get("rising", [])[:5]
+    if rising:
+        out.print("[bold]Rising:[/] " + ", ".join(_trend_label(r) for r in rising))
+    else:
+        out.print("[bold]Rising:[/] none detected")
+    ranking = stages.get("03-concepts", {}).get("summary", {}).get("ranking", [])
+    table = Table(title="Concept ranking", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("concept")
+    table.add_column("score", justify="right")
+    for i, concept in enumerate(ranking[:10], start=1):
+        table.add_row(str(i), str(concept.get("name")), f"{concept.get('score', 0):.0f}")
+    out.print(table)
+    decision = stages.get("04-incubation", {}).get("summary", {}).get("decision", {})
+    if decision:
+        out.print(f"[bold]Launch decision:[/] [reverse] {str(decision.get('decision', '?')).upper()} [/]")
+        for reason in decision.get("reasons", [])[:4]:
+            out.print(f"  • {reason}", highlight=False)
+    out.print(f"\nReport:    {result['report']}")
+    out.print(f"MLflow:    run [cyan]{result['parent_run_id']}[/] in experiment {result['experiment_id']} — open with `make ui` (http://127.0.0.1:5000)")
+    out.print("Prefect:   `.venv/bin/prefect server start` then open http://127.0.0.1:4200 (see README)")
+
+
+def _trend_label(item) -> str:
+    if isinstance(item, dict):
+        growth = item.get("growth")
+        return f"{item.get('unique_id')} ({growth:+.0%})" if isinstance(growth, (int, float)) else str(item.get("unique_id"))
+    return str(item)
+
+
+@app.command()
+def insight(
+    reviews: Annotated[Path, typer.Argument(help="Reviews: CSV, Parquet or JSON Lines (Amazon dumps recognised).")],
+    out_dir: OutDir = Path("out/insight"),
+    text_col: Annotated[Optional[str], typer.Option(help="Column with the review text.")] = None,
+    id_col: Annotated[Optional[str], typer.Option(help="Column with a unique review id (default: generated).")] = None,
+    rating_col: Annotated[Optional[str], typer.Option(help="Column with star ratings 1–5.")] = None,
+    date_col: Annotated[Optional[str], typer.Option(help="Column with the review date.")] = None,
+    product_col: Annotated[Optional[str], typer.Option(help="Column with the product id.")] = None,
+    category_col: Annotated[Optional[str], typer.Option(help="Column with the product category.")] = None,
+    sample: Annotated[Optional[int], typer.Option(help="Use a seeded random sample of this many reviews.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    model: Model = "all-MiniLM-L6-v2",
+) -> None:
+    """Discover customer needs, their sentiment and quotes from reviews.
+
+    Writes OUT/needs.parquet and OUT/reviews.parquet.
+
+    Example: launchlab insight ../shared/data/reviews/womens_clothing_reviews.parquet --out out/insight --sample 2000
+    """
+    from launchlab import stages
+    from launchlab.config import ReviewsInput
+    from launchlab.insight import InsightConfig
+    from launchlab.runtime import console_progress, prepare_environment
+
+    prepare_environment()
+    source = ReviewsInput(
+        path=reviews,
+        mapping=_mapping(text=text_col, review_id=id_col, rating=rating_col, date=date_col, product=product_col, category=category_col),
+        sample=sample,
+    )
+    with console_progress("embedding reviews") as progress:
+        result = stages.run_insight(source, config=InsightConfig(seed=seed), out_dir=out_dir, embedding_model=model, progress=progress)
+    _print_warnings(result.result.warnings)
+    info = result.inputs["reviews"]
+    err.print(_counts_line(str(reviews), info, out_dir), highlight=False)
+    needs = result.result.tables["needs"]
+    table = Table(title=f"{len(needs)} needs", title_justify="left")
+    for column in ("id", "need", "share", "sentiment"):
+        table.add_column(column)
+    for _, row in needs.head(15).iterrows():
+        table.add_row(str(row["need_id"]), str(row["label"]), f"{row['share']:.1%}", f"{row['sentiment_mean']:+.2f}")
+    out.print(table)
+    out.print(f"Wrote {out_dir / 'needs.parquet'} and {out_dir / 'reviews.parquet'}")
+
+
+@app.command()
+def trends(
+    series: Annotated[list[Path], typer.Argument(help="One or more series files: long (unique_id, ds, y) or wide.")],
+    horizon: Annotated[int, typer.Option("--horizon", "-h", min=1, help="Periods to forecast.")] = 8,
+    out_dir: OutDir = Path("out/trends"),
+    layout: Annotated[str, typer.Option(help="auto, long, wide-periods (a column per period) or wide-series (a column per series).")] = "auto",
+    id_col: Annotated[Optional[str], typer.Option(help="Series id column (long layout).")] = None,
+    ds_col: Annotated[Optional[str], typer.Option(help="Date or period column.")] = None,
+    y_col: Annotated[Optional[str], typer.Option(help="Value column (long layout).")] = None,
+    freq: Annotated[Optional[str], typer.Option(help="Pandas frequency (W, MS, D…); default inferred.")] = None,
+    season_length: Annotated[Optional[int], typer.Option(help="Season length in periods; default from the frequency.")] = None,
+) -> None:
+    """Forecast series with intervals and flag rising and declining ones.
+
+    Writes OUT/forecasts.parquet and OUT/trends.parquet.
+
+    Example: launchlab trends ../shared/data/series/uci_sales_transactions_weekly.csv --horizon 8 --out out/trends
+    """
+    from launchlab import stages
+    from launchlab.config import SeriesInput
+    from launchlab.trends import TrendsConfig
+
+    inputs = [SeriesInput(path=p, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout) for p in series]
+    config = TrendsConfig(horizon=horizon, freq=freq, season_length=season_length)
+    with _spinner("forecasting"):
+        result = stages.run_trends(inputs, config=config, out_dir=out_dir)
+    _print_warnings(result.result.warnings)
+    for name, info in result.inputs.items():
+        err.print(_counts_line(info["path"], info, out_dir), highlight=False)
+    table_data = result.result.tables["trends"]
+    counts = table_data["class"].value_counts().to_dict()
+    out.print("Classes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    table = Table(title="Fastest rising", title_justify="left")
+    for column in ("series", "class", "growth"):
+        table.add_column(column)
+    for _, row in table_data.sort_values("growth", ascending=False).head(10).iterrows():
+        table.add_row(str(row["unique_id"]), str(row["class"]), f"{row['growth']:+.1%}")
+    out.print(table)
+    out.print(f"Wrote {out_dir / 'forecasts.parquet'} and {out_dir / 'trends.parquet'}")
+
+
+def _spinner(label: str):
+    from contextlib import nullcontext
+
+    return err.status(label) if sys.stderr.isatty() else nullcontext()
+
+
+@app.command()
+def concepts(
+    concepts_file: Annotated[Path, typer.Argument(metavar="CONCEPTS", help="YAML or CSV of concepts (concept_id, name, description, claims, price).")],
+    insight_dir: Annotated[Path, typer.Option("--insight", help="Folder written by `launchlab insight`.")],
+    out_dir: OutDir = Path("out/concepts"),
+    trends_dir: Annotated[Optional[Path], typer.Option("--trends", help="Folder written by `launchlab trends` (adds momentum).")] = None,
+    model: Model = "all-MiniLM-L6-v2",
+) -> None:
+    """Score and rank product concepts against the discovered needs (and trends).
+
+    Writes OUT/scores.parquet.
+
+    Example: launchlab concepts data/concepts.yaml --insight out/insight --out out/concepts
+    """
+    from launchlab import stages
+    from launchlab.concepts import ConceptsConfig
+    from launchlab.runtime import prepare_environment
+
+    prepare_environment()
+    with _spinner("scoring concepts"):
+        result = stages.run_concepts(concepts_file, insight_dir=insight_dir, trends_dir=trends_dir, config=ConceptsConfig(), out_dir=out_dir, embedding_model=model)
+    _print_warnings(result.result.warnings)
+    err.print(_counts_line(str(concepts_file), result.inputs["concepts"], out_dir), highlight=False)
+    scores = result.result.tables["scores"].sort_values("rank")
+    table = Table(title="Concept ranking", title_justify="left")
+    for column in ("#", "concept", "score", "top needs"):
+        table.add_column(column)
+    for _, row in scores.iterrows():
+        table.add_row(str(row["rank"]), str(row["name"]), f"{row['score']:.0f}", ", ".join(map(str, list(row["top_needs"])[:3])))
+    out.print(table)
+    out.print(f"Wrote {out_dir / 'scores.parquet'}")
+
+
+@incubate_app.command("ab")
+def incubate_ab(
+    data: Annotated[Path, typer.Argument(help="Experiment: one row per unit (or per variant with counts).")],
+    variant_col: Annotated[str, typer.Option(help="Column naming the variant of each row.")],
+    metric_col: Annotated[str, typer.Option(help="Outcome column (0/1, true/false or a number).")],
+    out_dir: OutDir = Path("out/incubation"),
+    control: Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")] = None,
+    unit_col: Annotated[Optional[str], typer.Option(help="Randomisation unit, for duplicate and cross-arm checks.")] = None,
+    alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")] = 0.05,
+) -> None:
+    """Read out an A/B(/n) test: lifts with confidence intervals, p-values, sample-ratio check, decision.
+
+    Writes OUT/readout.json.
+
+    Example: launchlab incubate ab ../shared/data/launch/cookie_cats_ab.csv --variant-col version --metric-col retention_7 --unit-col userid --out out/ab
+    """
+    from launchlab import io
+    from launchlab.incubation import ABConfig, decide, read_out_ab
+    from launchlab.stages import _write_outputs
+
+    loaded = io.load_experiment(data, required=tuple(c for c in (variant_col, metric_col, unit_col) if c))
+    result = read_out_ab(loaded.frame, config=ABConfig(variant_col=variant_col, metric_col=metric_col, control=control, unit_col=unit_col, alpha=alpha), source=str(data))
+    decision = decide(result)
+    result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
+    _write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})
+    _print_warnings(result.warnings)
+    readout = result.artifacts["readout.json"]
+    err.print(
+        f"{data}: {readout.get('rows_in', loaded.rows_in):,} rows in = {readout.get('rows_used', 0):,} used + {readout.get('rows_quarantined', 0):,} quarantined",
+        highlight=False,
+    )
+    table = Table(title=f"{metric_col} by {variant_col} (control: {readout.get('control')})", title_justify="left")
+    for column in ("variant", "n", "mean", "lift", "95% CI (abs)", "p"):
+        table.add_column(column, justify="right")
+    for name, v in readout["variants"].items():
+        def f(key: str, spec: str) -> str:
+            value = v.get(key)
+            return format(value, spec) if isinstance(value, (int, float)) else "—"
+        table.add_row(str(name), f("n", ","), f("mean", ".4g"), f("lift_rel", "+.2%"), f"[{f('ci_low', '.4g')}, {f('ci_high', '.4g')}]", f("p_value", ".3g"))
+    out.print(table)
+    out.print(f"Sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}")
+    out.print(f"Decision: [bold]{readout['decision'].upper()}[/] — " + "; ".join(readout.get("reasons", [])[:3]))
+    out.print(f"Wrote {out_dir / 'readout.json'}")
+
+
+@incubate_app.command("bass")
+def incubate_bass(
+    series: Annotated[Path, typer.Argument(help="Per-period sales after launch: long or wide (a column per product).")],
+    out_dir: OutDir = Path("out/incubation"),
+    layout: Annotated[str, typer.Option(help="auto, long, wide-periods or wide-series.")] = "auto",
+    id_col: Annotated[Optional[str], typer.Option(help="Series id column (long layout).")] = None,
+    ds_col: Annotated[Optional[str], typer.Option(help="Period column.")] = None,
+    y_col: Annotated[Optional[str], typer.Option(help="Sales column (long layout).")] = None,
+    cumulative: Annotated[bool, typer.Option(help="The values are cumulative sales.")] = False,
+) -> None:
+    """Fit Bass diffusion curves: innovation p, imitation q, market size m and the peak period.
+
+    Writes OUT/bass.json.
+
+    Example: launchlab incubate bass ../shared/data/diffusion/assassins_creed_weekly_sales.csv --out out/bass
+    """
+    from launchlab import io
+    from launchlab.incubation import BassConfig, fit_bass
+    from launchlab.stages import _write_outputs
+
+    loaded = io.load_series(series, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout)
+    result = fit_bass(loaded.frame[["unique_id", "ds", "y"]], config=BassConfig(cumulative=cumulative))
+    _write_outputs(result, out_dir, {"series": loaded.quarantine})
+    _print_warnings(loaded.warnings + result.warnings)
+    err.print(_counts_line(str(series), loaded.counts(), out_dir), highlight=False)
+    table = Table(title="Bass fits", title_justify="left")
+    for column in ("series", "p", "q", "m", "peak period", "note"):
+        table.add_column(column)
+    for uid, fit in result.artifacts["bass.json"].items():
+        if isinstance(fit, dict):
+            table.add_row(str(uid), f"{fit.get('p', float('nan')):.4f}", f"{fit.get('q', float('nan')):.4f}", f"{fit.get('m', float('nan')):,.0f}", str(fit.get("peak_period")), str(fit.get("warning") or ""))
+    out.print(table)
+    out.print(f"Wrote {out_dir / 'bass.json'}")
+
+
+@app.command("config")
+def show_config() -> None:
+    """Print the bundled demo cycle config as YAML, a starting point for your own --config file.
+
+    Example: launchlab config > my-cycle.yaml
+    """
+    import yaml
+
+    from launchlab.config import DEMO_CONFIG
+
+    out.print(yaml.safe_dump(DEMO_CONFIG, sort_keys=False), highlight=False, markup=False)
+
+
+def main() -> None:
+    """Entry point: run the app; bad input → one line on stderr and exit code 2."""
+    try:
+        app()
+    except InputError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except PermissionError as exc:
+        err.print(f"[red]error:[/] cannot write {exc.filename}: permission denied; choose another --out folder", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except OSError as exc:
+        if exc.errno == 28:
+            err.print(f"[red]error:[/] the disk is full while writing {exc.filename or ''}; free space or choose another --out folder", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

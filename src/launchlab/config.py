@@ -1,0 +1,176 @@
+"""Configuration: runtime settings (where things are stored) and the launch-cycle config (what runs).
+
+Settings come from environment variables prefixed ``LAUNCHLAB_`` or a ``launchlab.env`` file in
+the working directory; defaults keep everything inside the project: MLflow on
+``sqlite:///mlruns/mlflow.db`` with artifacts under ``mlruns/``, Prefect's home in ``.prefect/``.
+The cycle config is a pydantic model (YAML on disk, a form in the Prefect UI).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from launchlab.concepts import ConceptsConfig
+from launchlab.errors import InputError
+from launchlab.incubation import ABConfig, BassConfig
+from launchlab.insight import InsightConfig
+from launchlab.trends import TrendsConfig
+
+
+class Settings(BaseSettings):
+    """Where launchlab keeps its records. Relative paths are taken from the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="LAUNCHLAB_", env_file="launchlab.env", extra="ignore")
+
+    tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking (and registry) URI.")
+    artifact_root: str = Field("mlruns", description="Folder (or URI) for MLflow artifacts of new experiments.")
+    experiment: str = Field("launch-cycles", description="MLflow experiment of launch cycles.")
+    prefect_home: str = Field(".prefect", description="PREFECT_HOME used unless PREFECT_API_URL is set.")
+
+    def resolved_tracking_uri(self) -> str:
+        """The tracking URI with a relative SQLite path made absolute (and its folder created)."""
+        prefix = "sqlite:///"
+        if self.tracking_uri.startswith(prefix) and not self.tracking_uri.startswith(prefix + "/"):
+            path = Path(self.tracking_uri[len(prefix):]).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(path)
+        return self.tracking_uri
+
+    def resolved_artifact_root(self) -> str:
+        """The artifact root as a URI (a local folder becomes ``file://``)."""
+        if "://" in self.artifact_root:
+            return self.artifact_root
+        path = Path(self.artifact_root).resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path.as_uri()
+
+
+class ReviewsInput(BaseModel):
+    """A review file and how to read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path = Field(..., description="CSV, Parquet or JSON Lines file of reviews.")
+    mapping: dict[str, str] = Field(default_factory=dict, description="Canonical field → your column, e.g. {'text': 'body'}.")
+    sample: int | None = Field(None, ge=10, description="Keep a seeded random sample of this many reviews (None = all).")
+
+
+class SeriesInput(BaseModel):
+    """A time-series file (long or wide) and how to read it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    mapping: dict[str, str] = Field(default_factory=dict)
+    layout: Literal["auto", "long", "wide-periods", "wide-series"] = "auto"
+
+
+class ExperimentInput(BaseModel):
+    """A launch experiment file and its readout settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: Path
+    ab: ABConfig = Field(default_factory=ABConfig)
+
+
+class CycleConfig(BaseModel):
+    """Everything one launch cycle needs. Relative paths are resolved against ``base_dir``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("launch-cycle", description="A name for this cycle, shown in MLflow and the report.")
+    reviews: ReviewsInput
+    series: list[SeriesInput] = Field(default_factory=list, description="External demand signals (sales, search interest).")
+    concepts: Path = Field(..., description="YAML or CSV of candidate concepts.")
+    experiment: ExperimentInput | None = None
+    adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline).")
+    seed: int = 42
+    out_dir: Path = Field(Path("out"), description="Where the stage tables, quarantine files and report go.")
+    insight: InsightConfig = Field(default_factory=InsightConfig)
+    trends: TrendsConfig = Field(default_factory=TrendsConfig)
+    scoring: ConceptsConfig = Field(default_factory=ConceptsConfig)
+    bass: BassConfig = Field(default_factory=BassConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_safe(cls, value: str) -> str:
+        if not value.strip() or "/" in value or "\\" in value:
+            raise ValueError("name must be non-empty and contain no slashes")
+        return value.strip()
+
+    def resolve(self, base_dir: Path) -> CycleConfig:
+        """Return a copy whose relative paths are taken from ``base_dir``."""
+        def fix(p: Path) -> Path:
+            return p if p.is_absolute() else (base_dir / p)
+
+        data = self.model_copy(deep=True)
+        data.reviews.path = fix(data.reviews.path)
+        for s in data.series:
+            s.path = fix(s.path)
+        data.concepts = fix(data.concepts)
+        if data.experiment:
+            data.experiment.path = fix(data.experiment.path)
+        if data.adoption:
+            data.adoption.path = fix(data.adoption.path)
+        data.out_dir = fix(data.out_dir)
+        return data
+
+
+DEMO_CONFIG: dict[str, Any] = {
+    "name": "demo-womens-clothing",
+    "reviews": {"path": "data/womens_clothing_reviews.parquet", "sample": 3000},
+    "series": [{"path": "data/uci_sales_weekly.csv"}],
+    "concepts": "data/concepts.yaml",
+    "experiment": {
+        "path": "data/launch_experiment.csv",
+        "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
+    },
+    "adoption": {"path": "data/assassins_creed_weekly_sales.csv"},
+    "out_dir": "out/demo",
+}
+
+
+def find_project_dir(start: Path | None = None) -> Path:
+    """The launchlab checkout holding ``data/`` (the working directory or one of its parents)."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "data" / "concepts.yaml").exists() and (folder / "pyproject.toml").exists():
+            return folder
+    return start
+
+
+def default_cycle_config(project_dir: Path | None = None) -> CycleConfig:
+    """The bundled demo cycle (women's clothing reviews), paths resolved in the project folder."""
+    base = project_dir or find_project_dir()
+    return CycleConfig.model_validate(DEMO_CONFIG).resolve(base)
+
+
+def load_cycle_config(path: str | Path) -> CycleConfig:
+    """Read a cycle config from YAML; relative paths are taken from the file's folder."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError("config file not found", file=str(path), fix="check the path")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise InputError(f"is not valid YAML{where}", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise InputError("is not UTF-8 text", file=str(path), fix="save it as UTF-8") from None
+    if not isinstance(doc, dict):
+        raise InputError("must be a mapping of settings", file=str(path), fix="see the README's config example")
+    try:
+        config = CycleConfig.model_validate(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{first['msg']}", file=str(path), column=field, fix="fix that setting") from None
+    return config.resolve(path.parent.resolve())

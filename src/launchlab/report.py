@@ -1,0 +1,240 @@
+"""One self-contained HTML report per launch cycle.
+
+Plots are PNG images embedded as data URIs, so the file works offline and can be mailed. Every
+piece of text that comes from reviews, concepts or series names is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io as _io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from launchlab import stages
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{border-bottom:2px solid #eee;padding-bottom:.3rem;margin-top:2.2rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1px solid #eee;padding:.35rem .5rem;text-align:left;vertical-align:top}
+th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#777;font-size:.85rem}
+.quote{font-style:italic;color:#444;margin:.15rem 0}.pill{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:600}
+.scale{background:#d9f2dd;color:#135e20}.iterate{background:#fff1c2;color:#6b5200}.stop{background:#f9d6d5;color:#7a1410}
+.warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.3rem 0;font-size:.9rem}
+img{max-width:100%}
+"""
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything (quotes included)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = _io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def _figure(width: float = 9, height: float = 3.6):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(width, height))
+
+
+def _read(folder: Path, name: str) -> pd.DataFrame | None:
+    path = folder / f"{name}.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _read_json(folder: Path, name: str) -> dict | None:
+    path = folder / name
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return list(value)
+    return [value]
+
+
+def needs_section(folder: Path) -> str:
+    """Need map: share and sentiment per need, and the table with quotes."""
+    needs = _read(folder, "needs")
+    if needs is None or needs.empty:
+        return "<p>No needs were found.</p>"
+    top = needs.sort_values("share", ascending=False).head(15)
+    fig, ax = _figure(9, 0.35 * len(top) + 1)
+    colors = ["#c0392b" if s < -0.1 else "#27ae60" if s > 0.1 else "#7f8c8d" for s in top["sentiment_mean"]]
+    ax.barh(range(len(top)), top["share"] * 100, color=colors)
+    ax.set_yticks(range(len(top)), [str(label)[:50] for label in top["label"]])
+    ax.invert_yaxis()
+    ax.set_xlabel("share of reviews (%) — red: negative, green: positive sentiment")
+    rows = []
+    for _, need in top.iterrows():
+        quotes = "".join(f'<div class="quote">“{esc(q)}”</div>' for q in _as_list(need.get("quotes"))[:3])
+        rows.append(
+            f"<tr><td>{esc(need['need_id'])}</td><td><b>{esc(need['label'])}</b><div class='muted'>{esc(', '.join(map(str, _as_list(need.get('keywords')))[:8]))}</div></td>"
+            f"<td class='num'>{need['share']:.1%}</td><td class='num'>{need['sentiment_mean']:+.2f}</td>"
+            f"<td class='num'>{need.get('neg_share', float('nan')):.0%}</td><td>{quotes}</td></tr>"
+        )
+    table = "<table><tr><th>id</th><th>need</th><th>share</th><th>sentiment</th><th>negative</th><th>what customers say</th></tr>" + "".join(rows) + "</table>"
+    return _png(fig) + table
+
+
+def trends_section(folder: Path, max_plots: int = 4) -> str:
+    """Trend classes and forecast plots (history, forecast, 80% and 95% intervals)."""
+    trends, forecasts, history = _read(folder, "trends"), _read(folder, "forecasts"), _read(folder, "series")
+    if trends is None or trends.empty:
+        return "<p>No trends were computed.</p>"
+    counts = trends["class"].value_counts()
+    parts = ["<p>" + ", ".join(f"{esc(k)}: <b>{v}</b>" for k, v in counts.items()) + " series.</p>"]
+    ranked = trends.sort_values("growth", ascending=False)
+    top = ranked.head(max_plots)["unique_id"].tolist()
+    if forecasts is not None and history is not None:
+        for uid in top:
+            fig, ax = _figure(9, 2.6)
+            h = history[history["unique_id"] == uid]
+            f = forecasts[forecasts["unique_id"] == uid]
+            ax.plot(h["ds"], h["y"], color="#34495e", label="history")
+            ax.plot(f["ds"], f["yhat"], color="#2980b9", label="forecast")
+            for lo, hi, alpha in (("yhat_lo_95", "yhat_hi_95", 0.15), ("yhat_lo_80", "yhat_hi_80", 0.3)):
+                if lo in f and hi in f:
+                    ax.fill_between(f["ds"], f[lo], f[hi], color="#2980b9", alpha=alpha, linewidth=0)
+            row = trends[trends["unique_id"] == uid].iloc[0]
+            ax.set_title(f"{str(uid)[:60]} — {row['class']}, growth {row['growth']:+.0%}", fontsize=10)
+            ax.legend(loc="upper left", fontsize=8)
+            parts.append(_png(fig))
+    rows = "".join(
+        f"<tr><td>{esc(r['unique_id'])}</td><td>{esc(r['class'])}</td><td class='num'>{r['growth']:+.1%}</td></tr>"
+        for _, r in ranked.head(15).iterrows()
+    )
+    parts.append("<table><tr><th>series</th><th>class</th><th>forecast growth</th></tr>" + rows + "</table>")
+    return "".join(parts)
+
+
+def concepts_section(folder: Path) -> str:
+    """Concept leaderboard with score bands and explanations."""
+    scores = _read(folder, "scores")
+    if scores is None or scores.empty:
+        return "<p>No concepts were scored.</p>"
+    scores = scores.sort_values("rank")
+    fig, ax = _figure(9, 0.4 * len(scores) + 1)
+    y = np.arange(len(scores))
+    ax.barh(y, scores["score"], color="#8e44ad")
+    if "score_lo" in scores and "score_hi" in scores:
+        ax.errorbar(scores["score"], y, xerr=[scores["score"] - scores["score_lo"], scores["score_hi"] - scores["score"]], fmt="none", ecolor="#333", capsize=3)
+    ax.set_yticks(y, [str(n)[:45] for n in scores["name"]])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("score (0–100) with uncertainty band")
+    rows = "".join(
+        f"<tr><td class='num'>{int(r['rank'])}</td><td><b>{esc(r['name'])}</b><div class='muted'>{esc(r['concept_id'])}</div></td>"
+        f"<td class='num'>{r['score']:.0f}</td><td>{esc(', '.join(map(str, _as_list(r.get('top_needs')))))}</td><td>{esc(r.get('explanation'))}</td></tr>"
+        for _, r in scores.iterrows()
+    )
+    return _png(fig) + "<table><tr><th>rank</th><th>concept</th><th>score</th><th>top needs</th><th>why</th></tr>" + rows + "</table>"
+
+
+def _bass_curve(t: np.ndarray, p: float, q: float, m: float) -> np.ndarray:
+    cumulative = m * (1 - np.exp(-(p + q) * t)) / (1 + (q / p) * np.exp(-(p + q) * t))
+    return np.diff(np.concatenate([[0.0], cumulative]))
+
+
+def incubation_section(folder: Path, adoption: pd.DataFrame | None = None) -> str:
+    """Decision, A/B readout and the adoption curve."""
+    parts = []
+    decision = _read_json(folder, "decision.json") or {}
+    if decision:
+        label = str(decision.get("decision", "none"))
+        parts.append(f"<p>Recommendation: <span class='pill {esc(label)}'>{esc(label.upper())}</span></p>")
+        parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in decision.get("reasons", [])) + "</ul>")
+    readout = _read_json(folder, "readout.json")
+    if readout:
+        rows = []
+        for name, v in readout.get("variants", {}).items():
+            def fmt(key: str, spec: str) -> str:
+                value = v.get(key)
+                return format(value, spec) if isinstance(value, (int, float)) and value is not None else "—"
+            rows.append(
+                f"<tr><td>{esc(name)}</td><td class='num'>{fmt('n', ',')}</td><td class='num'>{fmt('mean', '.4g')}</td>"
+                f"<td class='num'>{fmt('lift_rel', '+.1%')}</td><td class='num'>[{fmt('ci_low', '.4g')}, {fmt('ci_high', '.4g')}]</td>"
+                f"<td class='num'>{fmt('p_value', '.3g')}</td></tr>"
+            )
+        parts.append(
+            f"<p>Metric <b>{esc(readout.get('metric'))}</b> ({esc(readout.get('metric_type'))}), control <b>{esc(readout.get('control'))}</b>; "
+            f"sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}.</p>"
+            "<table><tr><th>variant</th><th>n</th><th>mean</th><th>relative lift</th><th>CI of absolute lift</th><th>p-value</th></tr>"
+            + "".join(rows) + "</table>"
+        )
+    bass = _read_json(folder, "bass.json")
+    if bass and adoption is not None:
+        fig, ax = _figure(9, 3)
+        for uid, fit in list(bass.items())[:4]:
+            if not isinstance(fit, dict) or not all(k in fit for k in ("p", "q", "m")):
+                continue
+            series = adoption[adoption["unique_id"] == uid]["y"].to_numpy(float)
+            nonzero = np.flatnonzero(series > 0)
+            series = series[nonzero[0]:] if len(nonzero) else series
+            t = np.arange(1, len(series) + 1, dtype=float)
+            line = ax.plot(t, series, alpha=0.6, label=f"{str(uid)[:20]} actual")
+            ax.plot(t, _bass_curve(t, fit["p"], fit["q"], fit["m"]), "--", color=line[0].get_color(), label=f"{str(uid)[:20]} Bass fit")
+        ax.set_xlabel("periods since launch")
+        ax.set_ylabel("adoptions per period")
+        ax.legend(fontsize=7, ncol=2)
+        parts.append(_png(fig))
+        rows = "".join(
+            f"<tr><td>{esc(uid)}</td><td class='num'>{fit.get('p', float('nan')):.4f}</td><td class='num'>{fit.get('q', float('nan')):.4f}</td>"
+            f"<td class='num'>{fit.get('m', float('nan')):,.0f}</td><td class='num'>{esc(fit.get('peak_period'))}</td><td>{esc(fit.get('warning') or '')}</td></tr>"
+            for uid, fit in bass.items() if isinstance(fit, dict)
+        )
+        parts.append("<table><tr><th>series</th><th>p</th><th>q</th><th>m</th><th>peak period</th><th>note</th></tr>" + rows + "</table>")
+    return "".join(parts) or "<p>No launch readout.</p>"
+
+
+def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None, *, cycle_id: str = "") -> Path:
+    """Write ``<out_dir>/report.html`` for a cycle from the stage folders; return its path."""
+    paths = stages.cycle_paths(config)
+    stage_results = stage_results or {}
+    adoption = None
+    if config.adoption is not None:
+        from launchlab import io
+
+        adoption = io.load_series(config.adoption.path, mapping=config.adoption.mapping, layout=config.adoption.layout).frame
+    warnings = [w for r in stage_results.values() for w in r.get("warnings", [])]
+    run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
+    sections = [
+        ("1. Demand insight — what customers need", needs_section(paths[stages.INSIGHT])),
+        ("2. Trends — what is rising", trends_section(paths[stages.TRENDS])),
+        ("3. Concepts — what to build", concepts_section(paths[stages.CONCEPTS])),
+        ("4. Launch readout — scale, iterate or stop", incubation_section(paths[stages.INCUBATION], adoption)),
+    ]
+    body = "".join(f"<h2>{esc(title)}</h2>{content}" for title, content in sections)
+    notes = "".join(f"<div class='warn'>{esc(w)}</div>" for w in warnings)
+    runs = ", ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in run_ids.items() if v)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
+        f"<title>launchlab — {esc(cycle_id or config.name)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Launch cycle {esc(cycle_id or config.name)}</h1>"
+        f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. MLflow runs — {runs or 'not tracked'}</p>"
+        f"{notes}{body}</body></html>"
+    )
+    out = Path(config.out_dir) / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

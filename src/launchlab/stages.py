@@ -1,0 +1,305 @@
+"""The four stages as file-in, file-out steps: load and check inputs, call the pure stage
+function, write its tables and quarantine files. Used by the CLI and by the Prefect flows;
+nothing here talks to Prefect or MLflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from launchlab import io, schemas as S
+from launchlab.config import CycleConfig, ExperimentInput, ReviewsInput, SeriesInput
+from launchlab.embeddings import Embedder, HashingEmbedder, ProgressCallback, SentenceTransformerEmbedder
+from launchlab.errors import InputError
+from launchlab.results import StageResult
+
+INSIGHT, TRENDS, CONCEPTS, INCUBATION = "01-insight", "02-trends", "03-concepts", "04-incubation"
+
+
+@dataclass
+class StageRun:
+    """What one stage did: its result, where its files are, and its inputs' row accounting."""
+
+    stage: str
+    result: StageResult
+    out_dir: Path
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def input_tags(self) -> dict[str, str]:
+        """``data.<name>.sha256`` and row counts of every input, for MLflow tags."""
+        tags = {}
+        for name, info in self.inputs.items():
+            for key, value in info.items():
+                tags[f"data.{name}.{key}"] = str(value)
+        return tags
+
+
+def file_sha256(path: str | Path) -> str:
+    """The data version of an input file: its SHA-256 (first 16 hex digits)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=4)
+def get_embedder(model: str) -> Embedder:
+    """One embedder per model and process (loading the real one takes seconds).
+
+    ``hashing-<dim>`` names the deterministic bag-of-words embedder: no model, for smoke runs
+    and tests; everything else is a sentence-transformers model resolved offline.
+    """
+    if model.startswith("hashing-") and model.split("-", 1)[1].isdigit():
+        return HashingEmbedder(int(model.split("-", 1)[1]))
+    return SentenceTransformerEmbedder(model)
+
+
+def _input_info(loaded: io.Loaded, path: Path) -> dict[str, Any]:
+    return {"path": str(path), "sha256": file_sha256(path), **loaded.counts()}
+
+
+def _write_outputs(result: StageResult, out_dir: Path, quarantines: dict[str, pd.DataFrame]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in result.tables.items():
+        io.write_table(table, out_dir, name)
+    for name, document in result.artifacts.items():
+        (out_dir / name).write_text(json.dumps(document, indent=2, default=_json_default), encoding="utf-8")
+    for name, frame in quarantines.items():
+        io.write_quarantine(frame, out_dir, name)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (pd.Timestamp,)):
+        return value.isoformat()
+    return str(value)
+
+
+def _account(result: StageResult, loaded: io.Loaded, prefix: str) -> None:
+    for key, value in loaded.counts().items():
+        result.metrics[f"{prefix}_{key}"] = float(value)
+    result.warnings.extend(f"{loaded.source}: {w}" for w in loaded.warnings)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def run_insight(
+    reviews: ReviewsInput,
+    *,
+    config,
+    out_dir: Path,
+    embedder: Embedder | None = None,
+    embedding_model: str = "all-MiniLM-L6-v2",
+    progress: ProgressCallback | None = None,
+) -> StageRun:
+    """Load reviews, discover needs and sentiment, write ``needs``/``reviews`` tables."""
+    from launchlab.insight import discover_needs
+
+    loaded = io.load_reviews(reviews.path, mapping=reviews.mapping, sample=reviews.sample, seed=config.seed)
+    embedder = embedder or get_embedder(embedding_model)
+    result = discover_needs(loaded.frame, embedder=embedder, config=config, progress=progress)
+    _account(result, loaded, "reviews")
+    quarantines = {"reviews": loaded.quarantine}
+    if result.quarantine is not None and len(result.quarantine):
+        quarantines["reviews_stage"] = result.quarantine
+    _write_outputs(result, out_dir, quarantines)
+    return StageRun(INSIGHT, result, out_dir, {"reviews": _input_info(loaded, reviews.path)})
+
+
+def load_series_inputs(series: list[SeriesInput]) -> tuple[pd.DataFrame, dict[str, io.Loaded]]:
+    """Load several series files into one long frame; ids are prefixed by file when they clash."""
+    frames, loads = [], {}
+    seen: set[str] = set()
+    for item in series:
+        loaded = io.load_series(item.path, mapping=item.mapping, layout=item.layout)
+        frame = loaded.frame.copy()
+        ids = set(frame[S.UNIQUE_ID].unique())
+        if ids & seen:
+            stem = Path(item.path).name.split(".")[0]
+            frame[S.UNIQUE_ID] = stem + ":" + frame[S.UNIQUE_ID]
+            ids = set(frame[S.UNIQUE_ID].unique())
+        seen |= ids
+        frames.append(frame)
+        loads[Path(item.path).name.split(".")[0]] = loaded
+    if not frames:
+        return pd.DataFrame(columns=[S.UNIQUE_ID, S.DS, S.Y]), loads
+    kinds = {("int" if pd.api.types.is_integer_dtype(f[S.DS]) else "date") for f in frames}
+    if len(kinds) > 1:
+        raise InputError(
+            "the series files mix integer periods and dates",
+            file=", ".join(str(s.path) for s in series),
+            column=S.DS,
+            fix="forecast them in separate runs",
+        )
+    return pd.concat(frames, ignore_index=True), loads
+
+
+def run_trends(
+    series: list[SeriesInput],
+    *,
+    config,
+    out_dir: Path,
+    insight_reviews: pd.DataFrame | None = None,
+    progress: ProgressCallback | None = None,
+) -> StageRun:
+    """Build need series (when reviews have dates) plus external series; forecast; classify."""
+    from launchlab.trends import forecast_trends, need_series
+
+    frame, loads = load_series_inputs(series)
+    inputs: dict[str, dict[str, Any]] = {name: _input_info(l, Path(l.source)) for name, l in loads.items()}
+    warnings = []
+    groups: list[pd.DataFrame] = []
+    if insight_reviews is not None and S.DATE in insight_reviews and insight_reviews[S.DATE].notna().any():
+        needs = need_series(insight_reviews)
+        if len(needs):
+            groups.append(needs)
+    elif insight_reviews is not None:
+        warnings.append("the reviews have no dates, so no need series were built; trends come from the external series only")
+    if len(frame):
+        if groups and pd.api.types.is_datetime64_any_dtype(frame[S.DS]):
+            groups[0] = pd.concat([groups[0], frame], ignore_index=True)
+        else:
+            groups.append(frame)
+    if not groups:
+        raise InputError(
+            "nothing to forecast: the reviews have no dates and no series file was given",
+            column=S.DS,
+            fix="add a series file (--series) or reviews with dates",
+        )
+    # Dated need series and integer-period external series cannot share a calendar: forecast
+    # each group on its own and stack the tables.
+    parts = [forecast_trends(g[[S.UNIQUE_ID, S.DS, S.Y]], config=config, progress=progress) for g in groups]
+    result = parts[-1]
+    result.tables["series"] = groups[-1][[S.UNIQUE_ID, S.DS, S.Y]]
+    for part, group in zip(parts[:-1], groups[:-1]):
+        for name, table in part.tables.items():
+            if name == "trends":
+                result.tables[name] = pd.concat([table, result.tables[name]], ignore_index=True)
+            else:
+                result.tables[f"need_{name}"] = table
+        result.tables["need_series"] = group[[S.UNIQUE_ID, S.DS, S.Y]]
+        result.metrics.update({f"needs_{k}": v for k, v in part.metrics.items()})
+        result.warnings.extend(part.warnings)
+        result.models.setdefault("launchlab-forecaster", part.models.get("launchlab-forecaster"))
+    result.warnings = warnings + result.warnings
+    for loaded in loads.values():
+        _account(result, loaded, f"series_{Path(loaded.source).name.split('.')[0]}")
+    _write_outputs(result, out_dir, {f"series_{n}": l.quarantine for n, l in loads.items()})
+    return StageRun(TRENDS, result, out_dir, inputs)
+
+
+def run_concepts(
+    concepts: Path,
+    *,
+    insight_dir: Path,
+    config,
+    out_dir: Path,
+    trends_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    embedding_model: str = "all-MiniLM-L6-v2",
+) -> StageRun:
+    """Score concepts against the needs (and trends) written by earlier stages."""
+    from launchlab.concepts import score_concepts
+
+    loaded = io.load_concepts(concepts)
+    needs = read_stage_table(insight_dir, "needs")
+    trends = read_stage_table(trends_dir, "trends") if trends_dir else None
+    reviews = read_stage_table(insight_dir, "reviews", required=False)
+    embedder = embedder or get_embedder(embedding_model)
+    kwargs: dict[str, Any] = {}
+    import inspect
+
+    if reviews is not None and "reviews" in inspect.signature(score_concepts).parameters:
+        kwargs["reviews"] = reviews
+    result = score_concepts(loaded.frame, needs, embedder=embedder, trends=trends, config=config, **kwargs)
+    _account(result, loaded, "concepts")
+    _write_outputs(result, out_dir, {"concepts": loaded.quarantine})
+    return StageRun(CONCEPTS, result, out_dir, {"concepts": _input_info(loaded, concepts)})
+
+
+def read_stage_table(folder: Path | None, name: str, *, required: bool = True) -> pd.DataFrame | None:
+    """Read ``folder/<name>.parquet`` written by an earlier stage."""
+    if folder is None:
+        return None
+    path = Path(folder) / f"{name}.parquet"
+    if not path.exists():
+        if not required:
+            return None
+        raise InputError(
+            f"{name}.parquet not found", file=str(folder), fix=f"run the stage that writes {name}.parquet into this folder first"
+        )
+    return pd.read_parquet(path)
+
+
+def run_incubation(
+    experiment: ExperimentInput | None,
+    *,
+    adoption: SeriesInput | None,
+    bass_config,
+    out_dir: Path,
+) -> StageRun:
+    """Read out the launch experiment, fit the adoption curve, and decide scale/iterate/stop."""
+    from launchlab.incubation import decide, fit_bass, read_out_ab
+
+    if experiment is None and adoption is None:
+        raise InputError("no launch experiment and no adoption series given", fix="add an experiment or adoption file")
+    inputs: dict[str, dict[str, Any]] = {}
+    quarantines: dict[str, pd.DataFrame] = {}
+    ab = bass = None
+    result = StageResult()
+    if experiment is not None:
+        ab_cfg = experiment.ab
+        loaded = io.load_experiment(
+            experiment.path, required=tuple(c for c in (ab_cfg.variant_col, ab_cfg.metric_col, ab_cfg.unit_col) if c)
+        )
+        ab = read_out_ab(loaded.frame, config=ab_cfg, source=str(experiment.path))
+        inputs["experiment"] = {"path": str(experiment.path), "sha256": file_sha256(experiment.path), "rows_in": loaded.rows_in}
+        result.tables.update({f"ab_{k}" if k != "readout" else k: v for k, v in ab.tables.items()})
+        result.metrics.update({f"ab_{k}": v for k, v in ab.metrics.items()})
+        result.params.update({f"ab.{k}": v for k, v in ab.params.items()})
+        result.artifacts.update(ab.artifacts)
+        result.models.update(ab.models)
+        result.warnings.extend(ab.warnings)
+        if ab.quarantine is not None and len(ab.quarantine):
+            quarantines["experiment"] = ab.quarantine
+    if adoption is not None:
+        loaded_series = io.load_series(adoption.path, mapping=adoption.mapping, layout=adoption.layout)
+        bass = fit_bass(loaded_series.frame[[S.UNIQUE_ID, S.DS, S.Y]], config=bass_config)
+        inputs["adoption"] = _input_info(loaded_series, adoption.path)
+        result.tables.update(bass.tables)
+        result.metrics.update({f"bass_{k}": v for k, v in bass.metrics.items()})
+        result.params.update({f"bass.{k}": v for k, v in bass.params.items()})
+        result.artifacts.update(bass.artifacts)
+        result.models.update(bass.models)
+        result.warnings.extend(bass.warnings)
+        _account(result, loaded_series, "adoption")
+        quarantines["adoption"] = loaded_series.quarantine
+    decision = decide(ab, bass) if ab is not None else {"decision": "iterate", "reasons": ["no A/B experiment was given"]}
+    result.summary = {"decision": decision, **(ab.summary if ab else {}), **({"bass": bass.summary} if bass else {})}
+    if "readout.json" in result.artifacts:
+        result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
+    result.artifacts["decision.json"] = decision
+    _write_outputs(result, out_dir, quarantines)
+    return StageRun(INCUBATION, result, out_dir, inputs)
+
+
+def cycle_paths(config: CycleConfig) -> dict[str, Path]:
+    """Output folder of each stage inside the cycle's ``out_dir``."""
+    base = Path(config.out_dir)
+    return {INSIGHT: base / "insight", TRENDS: base / "trends", CONCEPTS: base / "concepts", INCUBATION: base / "incubation"}
+
+
+ProgressFactory = Callable[[str], ProgressCallback | None]

@@ -1,0 +1,56 @@
+"""Test-wide isolation: Prefect, MLflow and Hugging Face never touch the user's or the repo's stores."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+# Set before any test module imports prefect or mlflow.
+_HOME = Path(tempfile.mkdtemp(prefix="launchlab-tests-"))
+os.environ["PREFECT_HOME"] = str(_HOME / "prefect")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+os.environ["MLFLOW_TRACKING_URI"] = "sqlite:///" + str(_HOME / "stray-mlflow.db")
+for key in [k for k in os.environ if k.startswith("LAUNCHLAB_")]:
+    del os.environ[key]
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared real corpora beside the repo; skips the test when they are absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def clothing_reviews() -> pd.DataFrame:
+    """300 real reviews from the bundled CC0 clothing corpus (seeded sample)."""
+    frame = pd.read_parquet(REPO / "data" / "womens_clothing_reviews.parquet")
+    return frame.dropna(subset=["Review Text"]).sample(300, random_state=7).reset_index(drop=True)
+
+
+@pytest.fixture
+def isolated_store(tmp_path, monkeypatch) -> Path:
+    """MLflow tracking in a temporary SQLite file with artifacts beside it."""
+    monkeypatch.setenv("LAUNCHLAB_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.setenv("LAUNCHLAB_ARTIFACT_ROOT", str(tmp_path / "artifacts"))
+    monkeypatch.setenv("LAUNCHLAB_EXPERIMENT", "test-cycles")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
