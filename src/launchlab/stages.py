@@ -280,7 +280,7 @@ def run_incubation(
         bass = fit_bass(loaded_series.frame[[S.UNIQUE_ID, S.DS, S.Y]], config=bass_config)
         inputs["adoption"] = _input_info(loaded_series, adoption.path)
         result.tables.update(bass.tables)
-        result.metrics.update({f"bass_{k}": v for k, v in bass.metrics.items()})
+        result.metrics.update({(k if k.startswith("bass_") else f"bass_{k}"): v for k, v in bass.metrics.items()})
         result.params.update({f"bass.{k}": v for k, v in bass.params.items()})
         result.artifacts.update(bass.artifacts)
         result.models.update(bass.models)

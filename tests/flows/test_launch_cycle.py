@@ -1,0 +1,83 @@
+"""The whole launch_cycle flow on a small real sample with the real model, against a temporary
+Prefect home and a temporary SQLite MLflow store (never the repo's mlruns/ or ~/.prefect)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from launchlab.config import CycleConfig, Settings
+from launchlab.tracking import STAGES, Tracker
+
+
+def _small_cycle(repo: Path, tmp_path: Path) -> CycleConfig:
+    sales = pd.read_csv(repo / "data" / "uci_sales_weekly.csv").head(40)
+    sales.to_csv(tmp_path / "sales.csv", index=False)
+    return CycleConfig.model_validate(
+        {
+            "name": "test-cycle",
+            "reviews": {"path": str(repo / "data" / "womens_clothing_reviews.parquet"), "sample": 200},
+            "series": [{"path": str(tmp_path / "sales.csv")}],
+            "concepts": str(repo / "data" / "concepts.yaml"),
+            "experiment": {
+                "path": str(repo / "data" / "launch_experiment.csv"),
+                "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
+            },
+            "adoption": {"path": str(repo / "data" / "ibm_mainframe_generations.csv")},
+            "out_dir": str(tmp_path / "out"),
+            "trends": {"horizon": 4},
+        }
+    )
+
+
+@pytest.mark.slow
+def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isolated_store):
+    from flows.launch_cycle import launch_cycle
+
+    repo_store = repo / "mlruns" / "mlflow.db"
+    before = repo_store.stat().st_mtime if repo_store.exists() else None
+    config = _small_cycle(repo, isolated_store)
+    result = launch_cycle(config)
+
+    tracker = Tracker(Settings()).connect()
+    assert Settings().resolved_tracking_uri().startswith(f"sqlite:///{isolated_store}")
+    parent, children = tracker.cycle_runs(result["parent_run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["launchlab.cycle_id"] == result["cycle_id"]
+    assert "mlflow.source.git.commit" in parent.data.tags
+    assert parent.data.tags["data.reviews.sha256"] and parent.data.tags["decision"] in {"scale", "iterate", "stop"}
+    assert [c.info.run_name for c in children] == list(STAGES)
+    assert all(c.info.status == "FINISHED" for c in children)
+
+    by_stage = {c.info.run_name: c for c in children}
+    assert by_stage["01-insight"].data.metrics["n_needs"] >= 2
+    assert by_stage["01-insight"].data.metrics["reviews_rows_used"] == 200
+    assert "n_series" in by_stage["02-trends"].data.metrics
+    assert by_stage["03-concepts"].data.metrics["n_concepts"] >= 8
+    assert any(k.startswith("ab_") for k in by_stage["04-incubation"].data.metrics)
+
+    artifacts = {c.info.run_name: {a.path for a in tracker.client.list_artifacts(c.info.run_id, "outputs")} for c in children}
+    assert {"outputs/needs.parquet", "outputs/reviews.parquet"} <= artifacts["01-insight"]
+    assert {"outputs/forecasts.parquet", "outputs/trends.parquet"} <= artifacts["02-trends"]
+    assert "outputs/scores.parquet" in artifacts["03-concepts"]
+    assert {"outputs/readout.json", "outputs/bass.json"} <= artifacts["04-incubation"]
+    assert "report.html" in {a.path for a in tracker.client.list_artifacts(parent.info.run_id)}
+
+    for name in ("launchlab-needs", "launchlab-sentiment", "launchlab-forecaster", "launchlab-concept-scorer", "launchlab-adoption"):
+        version = tracker.client.get_model_version_by_alias(name, "champion")
+        assert version.run_id in {c.info.run_id for c in children}
+
+    # artifacts live in the temporary store, and the repo's store was not touched
+    assert any((isolated_store / "artifacts").rglob("needs.parquet"))
+    after = repo_store.stat().st_mtime if repo_store.exists() else None
+    assert before == after
+    assert os.environ["PREFECT_HOME"] != str(Path.home() / ".prefect")
+
+    readout = json.loads((Path(config.out_dir) / "incubation" / "readout.json").read_text())
+    assert readout["decision"] == parent.data.tags["decision"]
+    report = (Path(config.out_dir) / "report.html").read_text()
+    assert "Launch cycle" in report and "data:image/png;base64," in report

@@ -1,0 +1,72 @@
+"""The HTML report: every section from stage folders, and untrusted text only ever escaped."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from launchlab import stages
+from launchlab.config import CycleConfig
+from launchlab.report import build_report
+
+PAYLOADS = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>', '<a href="javascript:alert(3)">x</a>']
+
+
+def _write_stage_folders(config: CycleConfig) -> None:
+    paths = stages.cycle_paths(config)
+    for path in paths.values():
+        path.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(
+        {
+            "need_id": [0, 1],
+            "label": [PAYLOADS[0], "fit / size"],
+            "keywords": [[PAYLOADS[1]], ["small", "size"]],
+            "n_reviews": [10, 5],
+            "share": [0.66, 0.34],
+            "sentiment_mean": [-0.4, 0.5],
+            "neg_share": [0.6, 0.1],
+            "quotes": [[PAYLOADS[2]], ["runs small"]],
+        }
+    ).to_parquet(paths[stages.INSIGHT] / "needs.parquet")
+    ds = np.arange(20)
+    pd.DataFrame({"unique_id": PAYLOADS[1], "ds": ds, "y": ds * 1.0}).to_parquet(paths[stages.TRENDS] / "series.parquet")
+    pd.DataFrame(
+        {"unique_id": PAYLOADS[1], "ds": [20, 21], "yhat": [20.0, 21.0], "yhat_lo_80": [19.0, 19.0], "yhat_hi_80": [21.0, 23.0]}
+    ).to_parquet(paths[stages.TRENDS] / "forecasts.parquet")
+    pd.DataFrame({"unique_id": [PAYLOADS[1]], "growth": [0.2], "class": ["rising"]}).to_parquet(paths[stages.TRENDS] / "trends.parquet")
+    pd.DataFrame(
+        {
+            "concept_id": ["c1"],
+            "name": [PAYLOADS[0]],
+            "score": [70.0],
+            "score_lo": [60.0],
+            "score_hi": [80.0],
+            "rank": [1],
+            "top_needs": [[PAYLOADS[1]]],
+            "explanation": [PAYLOADS[2]],
+        }
+    ).to_parquet(paths[stages.CONCEPTS] / "scores.parquet")
+    (paths[stages.INCUBATION] / "decision.json").write_text(json.dumps({"decision": "scale", "reasons": [PAYLOADS[0]]}))
+    (paths[stages.INCUBATION] / "readout.json").write_text(
+        json.dumps({"metric": PAYLOADS[1], "metric_type": "binary", "control": "control", "srm_p_value": 0.5,
+                    "variants": {PAYLOADS[2]: {"n": 10, "mean": 0.1, "lift_rel": 0.05, "ci_low": -0.1, "ci_high": 0.2, "p_value": 0.3}}})
+    )
+
+
+def test_report_escapes_untrusted_text_everywhere(tmp_path, repo):
+    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    html = build_report(config, {}, cycle_id="t-1").read_text()
+    for payload in PAYLOADS:
+        assert payload not in html
+    assert "<script" not in html.lower()
+    assert "onerror=" not in html.replace("onerror=alert(2)&gt;", "")
+    assert 'href="javascript' not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # every section rendered, plots inline
+    for title in ("Demand insight", "Trends", "Concepts", "Launch readout"):
+        assert title in html
+    assert html.count("data:image/png;base64,") >= 3
+    assert "SCALE" in html
