@@ -29,8 +29,8 @@ app = typer.Typer(
 incubate_app = typer.Typer(help="Post-launch readouts: A/B tests and adoption curves.", no_args_is_help=True)
 app.add_typer(incubate_app, name="incubate")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")]
 Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]

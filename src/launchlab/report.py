@@ -88,7 +88,7 @@ def needs_section(folder: Path) -> str:
     for _, need in top.iterrows():
         quotes = "".join(f'<div class="quote">“{esc(q)}”</div>' for q in _as_list(need.get("quotes"))[:3])
         rows.append(
-            f"<tr><td>{esc(need['need_id'])}</td><td><b>{esc(need['label'])}</b><div class='muted'>{esc(', '.join(map(str, _as_list(need.get('keywords')))[:8]))}</div></td>"
+            f"<tr><td>{esc(need['need_id'])}</td><td><b>{esc(need['label'])}</b><div class='muted'>{esc(', '.join(map(str, _as_list(need.get('keywords'))[:8])))}</div></td>"
             f"<td class='num'>{need['share']:.1%}</td><td class='num'>{need['sentiment_mean']:+.2f}</td>"
             f"<td class='num'>{need.get('neg_share', float('nan')):.0%}</td><td>{quotes}</td></tr>"
         )

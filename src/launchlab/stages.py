@@ -288,7 +288,7 @@ def run_incubation(
         _account(result, loaded_series, "adoption")
         quarantines["adoption"] = loaded_series.quarantine
     decision = decide(ab, bass) if ab is not None else {"decision": "iterate", "reasons": ["no A/B experiment was given"]}
-    result.summary = {"decision": decision, **(ab.summary if ab else {}), **({"bass": bass.summary} if bass else {})}
+    result.summary = {**(ab.summary if ab else {}), **({"bass": bass.summary} if bass else {}), "decision": decision}
     if "readout.json" in result.artifacts:
         result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
     result.artifacts["decision.json"] = decision

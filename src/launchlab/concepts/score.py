@@ -1,0 +1,532 @@
+"""The concept-scoring stage: rank candidate products against the needs (and trends) found."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from launchlab.concepts.config import COMPONENTS, ConceptsConfig
+from launchlab.concepts.history import history_texts, learn_from_history, outcome_features, validate_history
+from launchlab.concepts.lexicon import DEFAULT_PATTERN, compile_terms, defect_mentions
+from launchlab.concepts.norms import apply_norms
+from launchlab.concepts.null_texts import NULL_TEXTS
+from launchlab.concepts.panel import simulate_panel, validate_reviews
+from launchlab.concepts.scorer import ConceptScorer
+from launchlab.embeddings import Embedder
+from launchlab.errors import InputError
+from launchlab.results import StageResult
+from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON, SOURCE_ROW
+
+MODEL_NAME = "launchlab-concept-scorer"
+SCORE_COLUMNS = (
+    CONCEPT_ID, NAME, "score", "score_lo", "score_hi", "rank", "score_transparent", *COMPONENTS,
+    "relevance", "evidence", "top_needs", "risk_terms", "explanation",
+)  # fmt: skip
+_NEEDS_REQUIRED = ("need_id", "label", "share", "centroid")
+_QUOTE_CHARS = 220
+
+
+def score_concepts(
+    concepts: pd.DataFrame,
+    needs: pd.DataFrame,
+    *,
+    embedder: Embedder,
+    trends: pd.DataFrame | None = None,
+    config: ConceptsConfig | None = None,
+    norms: pd.DataFrame | None = None,
+    reviews: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+) -> StageResult:
+    """Score and rank product concepts by how well they meet the needs found in the reviews.
+
+    ``concepts`` is the loaded concepts frame (concept_id, name, description, optional claims,
+    price, category, source_row); ``needs`` the insight stage's needs table, whose centroids
+    were made by ``embedder``; ``trends`` the trend stage's trends table (need series are
+    ``need-<need_id>``). Each concept gets need fit, pain relief and (with trends) momentum on
+    0–100, an overall score (their weighted mean, see :class:`ConceptsConfig`), a bootstrap
+    band over the reviews behind the needs, its rank, its top needs and a one-paragraph
+    explanation built from the facts. Concepts without a usable name or description are
+    quarantined.
+
+    ``norms`` (the ``norms`` table of earlier runs) adds each concept's percentile against past
+    concepts of its category; the returned ``norms`` table is that table plus this run's concepts.
+    ``reviews`` (the insight stage's reviews table: need_id, sentiment, optionally text, category,
+    age and other segment columns) runs the simulated consumer panel (tables ``panel`` and
+    ``panel_ratings``, columns ``panel_top2box*``) and checks that each concept's category has
+    reviews at all.
+
+    ``history`` (past launches: name, description or text, optional claims, and the outcome
+    column ``config.history_outcome``: success 0/1 or a number such as first-period sales)
+    fits a calibrated outcome model on the components and the text embedding, cross-validated
+    against the transparent score; when it does better, ``score`` is the model's (probability of
+    success × 100, or the percentile of the predicted outcome) and ``score_transparent`` keeps the
+    weighted one. Without history the transparent weighted score is used, and a warning says so.
+
+    Every concept gets an ``evidence`` level: ``none`` when it barely matches any need
+    (relevance < 0.2) or its category has no reviews — its band is then the whole 0–100 range,
+    never a confident number —, ``weak`` below relevance 0.5, else ``strong``.
+
+    Example::
+
+        result = score_concepts(concepts, needs, embedder=HashingEmbedder())
+        result.tables["scores"][["concept_id", "score", "rank"]]
+    """
+    config = config or ConceptsConfig()
+    usable, quarantine = _validate_concepts(concepts)
+    needs = _validate_needs(needs, embedder)
+    if trends is not None:
+        trends = _validate_trends(trends)
+
+    units = [_concept_units(row) for row in usable.itertuples(index=False)]
+    pattern = compile_terms(config.defect_terms) if config.defect_terms else DEFAULT_PATTERN
+    mentions = [[defect_mentions(text, pattern) for text in texts] for texts in units]
+    defects = [[bool(found) for found in per_unit] for per_unit in mentions]
+    flat = [text for texts in units for text in texts]
+    null_texts = list(config.null_texts) if config.null_texts else list(NULL_TEXTS)
+    quotes = [[_clean_quote(q) for q in _as_list(qs)[:5]] for qs in needs.get("quotes", [[]] * len(needs))]
+    quote_flat = [q for qs in quotes for q in qs if q]
+    vectors = embedder.encode(flat + null_texts + quote_flat)
+    unit_vecs = vectors[: len(flat)]
+    null_vecs = vectors[len(flat) : len(flat) + len(null_texts)]
+    quote_vecs = vectors[len(flat) + len(null_texts) :]
+
+    scorer = ConceptScorer(
+        weights=config.weights,
+        temperature=config.temperature,
+        relevance_z=config.relevance_z,
+        growth_scale=config.growth_scale,
+        claim_weight=config.claim_weight,
+    ).fit(needs, trends=trends, null_embeddings=null_vecs)
+
+    per_concept, start = [], 0
+    for texts in units:
+        per_concept.append(unit_vecs[start : start + len(texts)])
+        start += len(texts)
+    M, R = scorer.match(per_concept, defects)
+    components = scorer.components_from_match(M, R)
+    relevance = M.sum(axis=1)
+    transparent = scorer.combine(components)
+    concept_vecs = np.vstack([v[0] for v in per_concept])
+
+    score_fn, history_metrics, history_warnings = scorer.combine, {}, []
+    if history is not None:
+        head, history_metrics, history_warnings = _learn(scorer, history, embedder, pattern, config)
+        if head is not None:
+            scorer.set_outcome_model(head)
+
+            def score_fn(comps: np.ndarray) -> np.ndarray:
+                reps = len(comps) // len(usable)
+                feats = outcome_features(comps, np.tile(relevance, reps), np.tile(concept_vecs, (reps, 1)))
+                return head.predict_score(feats)
+    else:
+        history_warnings.append("no history of past launches given: the transparent weighted score is used")
+    score = score_fn(components)
+    lo, hi = _bootstrap_band(scorer, M, R, needs, config, score_fn)
+    lo, hi = np.minimum(lo, score), np.maximum(hi, score)
+    evidence = np.where(relevance < 0.2, "none", np.where(relevance < 0.5, "weak", "strong")).astype(object)
+    no_reviews = np.zeros(len(usable), dtype=bool)
+    if reviews is not None:
+        reviews = validate_reviews(reviews)
+        no_reviews = _categories_without_reviews(usable, reviews)
+        evidence[no_reviews] = "none"
+    lo, hi = np.where(evidence == "none", 0.0, lo), np.where(evidence == "none", 100.0, hi)
+
+    order = sorted(range(len(usable)), key=lambda i: (-score[i], i))
+    rank = np.empty(len(usable), dtype=int)
+    rank[order] = np.arange(1, len(usable) + 1)
+
+    quote_index = _quote_index(quotes)
+    top_idx = [_top_needs(M[i], scorer, config) for i in range(len(usable))]
+    explanations = [
+        _explain(
+            name=str(usable[NAME].iloc[i]),
+            score=score[i], lo=lo[i], hi=hi[i], rank=int(rank[i]), n=len(usable),
+            comps=components[i], relevance=float(M[i].sum()), needs_idx=top_idx[i],
+            risk_terms=sorted({t for found in mentions[i] for t in found}),
+            scorer=scorer, needs=needs,
+            quote=_best_quote(concept_vecs[i], top_idx[i], quotes, quote_index, quote_vecs),
+        )  # fmt: skip
+        for i in range(len(usable))
+    ]
+    for i in np.flatnonzero(no_reviews):
+        explanations[i] += (
+            f" No review is about its category ({usable[CATEGORY].iloc[i]}), so there is no evidence for it:"
+            " treat the score as unknown."
+        )
+
+    scores = pd.DataFrame(
+        {
+            CONCEPT_ID: usable[CONCEPT_ID].astype(str).to_numpy(),
+            NAME: usable[NAME].astype(str).to_numpy(),
+            "score": np.round(score, 2),
+            "score_lo": np.round(lo, 2),
+            "score_hi": np.round(hi, 2),
+            "rank": rank,
+            "score_transparent": np.round(transparent, 2),
+            **{c: np.round(components[:, k], 2) for k, c in enumerate(COMPONENTS)},
+            "relevance": np.round(relevance, 4),
+            "evidence": evidence,
+            "top_needs": [[scorer.labels_[j] for j in idx] for idx in top_idx],
+            "risk_terms": [sorted({t for found in per_unit for t in found}) for per_unit in mentions],
+            "explanation": explanations,
+        }
+    )
+    for extra in (CATEGORY, PRICE):
+        if extra in usable:
+            scores[extra] = usable[extra].to_numpy()
+    scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
+    scores, norms_out, norm_warnings = apply_norms(scores, norms, embedder_id=embedder.model_id, min_norms=config.min_norms)
+
+    warnings = []
+    if trends is None:
+        warnings.append("momentum not scored: no trends were given, so the overall score leaves it out")
+    elif not np.isfinite(scorer.growth_).any() and not any(scorer.trend_class_):
+        warnings.append("momentum is neutral (50) for every concept: the trends table has no need-<id> series")
+    weak = scores.loc[scores["relevance"] < 0.2, CONCEPT_ID].tolist()
+    if weak:
+        warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence")
+    if no_reviews.any():
+        cats = sorted({str(c) for c in usable.loc[no_reviews, CATEGORY]})
+        warnings.append(f"no reviews in categories {cats}: there is no evidence for concepts there, their band spans 0–100")
+
+    tables = {"scores": scores, "norms": norms_out}
+    panel_metrics: dict[str, float] = {}
+    if reviews is not None:
+        panel, ratings, panel_metrics, panel_warnings = simulate_panel(
+            scorer, M, R, usable, concept_vecs, null_vecs, reviews,
+            embedder=embedder, size=config.panel_size, segments=list(config.panel_segments),
+            use_text=config.panel_use_text, min_segment=config.panel_min_segment,
+            n_bootstrap=config.n_bootstrap, interval=config.interval, seed=config.seed,
+            coefficients=config.panel_coefficients,
+        )  # fmt: skip
+        warnings.extend(panel_warnings)
+        tables["panel"], tables["panel_ratings"] = panel, ratings
+        scores = _add_panel_columns(scores, panel, config.panel_min_segment)
+        tables["scores"] = scores
+    if len(quarantine):
+        warnings.append(f"{len(quarantine)} concept rows quarantined (see quarantine)")
+    warnings.extend(norm_warnings)
+    warnings.extend(history_warnings)
+
+    ranked = scores["score"].to_numpy()
+    metrics = {
+        "rows_in": float(len(concepts)),
+        "rows_used": float(len(usable)),
+        "rows_quarantined": float(len(quarantine)),
+        "n_concepts": float(len(usable)),
+        "n_needs": float(len(needs)),
+        "score_mean": float(np.mean(ranked)),
+        "score_max": float(np.max(ranked)),
+        "score_min": float(np.min(ranked)),
+        "score_std": float(np.std(ranked)),
+        "top_score_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else float("nan"),
+        "band_width_mean": float(np.mean(scores["score_hi"] - scores["score_lo"])),
+        "norms_n": float(len(norms) if norms is not None else 0),
+        "n_no_evidence": float((scores["evidence"] == "none").sum()),
+        **panel_metrics,
+        **history_metrics,
+        "needs_with_trend": float(np.isfinite(scorer.growth_).sum() + sum(
+            1 for g, c in zip(scorer.growth_, scorer.trend_class_) if not np.isfinite(g) and c)),
+    }  # fmt: skip
+    params = {
+        **{f"weight_{c}": w for c, w in scorer.effective_weights().items()},
+        "momentum_scored": trends is not None,
+        "pain_source": scorer.pain_source_,
+        "score_source": "learned" if scorer.head_ is not None else "transparent",
+        **config.model_dump(exclude={"weights", "null_texts"}),
+        "null_texts": "bundled" if not config.null_texts else f"{len(config.null_texts)} custom",
+        "embedder": embedder.model_id,
+    }
+    summary = {
+        "ranking": [
+            {CONCEPT_ID: r[CONCEPT_ID], NAME: r[NAME], "score": float(r["score"])} for _, r in scores.iterrows()
+        ],
+        "momentum_scored": trends is not None,
+        "norms": norms is not None,
+        "panel": reviews is not None,
+        "score_source": "learned" if scorer.head_ is not None else "transparent",
+    }
+    return StageResult(
+        tables=tables,
+        metrics=metrics,
+        params=params,
+        models={MODEL_NAME: scorer},
+        quarantine=quarantine,
+        summary=summary,
+        warnings=warnings,
+    )
+
+
+# ---------------------------------------------------------------- validation
+def _validate_concepts(concepts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not isinstance(concepts, pd.DataFrame):
+        raise InputError("concepts must be a table (pandas DataFrame)", fix="load it with launchlab's concepts loader")
+    if len(concepts) == 0:
+        raise InputError(
+            "the concepts table is empty", column=CONCEPT_ID, fix="add at least one concept with an id, name and description"
+        )
+    for col in (CONCEPT_ID, NAME, DESCRIPTION):
+        if col not in concepts:
+            raise InputError(
+                "the concepts table has no such column", column=col, fix=f"add a {col} column (or map yours onto it)"
+            )
+    frame = concepts.reset_index(drop=True).copy()
+    rows = frame[SOURCE_ROW] if SOURCE_ROW in frame else pd.Series(np.arange(1, len(frame) + 1))
+    ids = frame[CONCEPT_ID].astype(str).str.strip()
+    dup = ids.duplicated(keep="first") & frame[CONCEPT_ID].notna()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"concept_id {ids.iloc[i]!r} appears more than once",
+            row=int(rows.iloc[i]),
+            column=CONCEPT_ID,
+            fix="give every concept a unique id",
+        )
+    reasons = pd.Series("", index=frame.index)
+    for col in (CONCEPT_ID, NAME, DESCRIPTION):
+        blank = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
+        reasons = reasons.where(~blank | (reasons != ""), f"empty {col}")
+    bad = reasons != ""
+    quarantine = concepts.reset_index(drop=True).loc[bad].copy()
+    quarantine[REASON] = reasons[bad].to_numpy()
+    usable = frame.loc[~bad].reset_index(drop=True)
+    usable[CONCEPT_ID] = usable[CONCEPT_ID].astype(str).str.strip()
+    if len(usable) == 0:
+        raise InputError(
+            f"no usable concept: every row has an empty id, name or description ({quarantine[REASON].iloc[0]})",
+            column=DESCRIPTION,
+            fix="give each concept an id, a name and a description",
+        )
+    usable[CLAIMS] = [_as_list(c) for c in usable[CLAIMS]] if CLAIMS in usable else [[] for _ in range(len(usable))]
+    return usable, quarantine
+
+
+def _validate_needs(needs: pd.DataFrame, embedder: Embedder) -> pd.DataFrame:
+    if not isinstance(needs, pd.DataFrame) or len(needs) == 0:
+        raise InputError("the needs table is empty", fix="run the insight stage on reviews first and pass its needs table")
+    for col in _NEEDS_REQUIRED:
+        if col not in needs:
+            raise InputError("the needs table has no such column", column=col, fix="pass the insight stage's needs table")
+    needs = needs.reset_index(drop=True)
+    for i, c in enumerate(needs["centroid"]):
+        vec = np.asarray(c if c is not None else [], dtype=float).ravel()
+        if vec.size != embedder.dim or not np.isfinite(vec).all():
+            raise InputError(
+                f"need {needs['need_id'].iloc[i]!r} has a centroid of length {vec.size}, "
+                f"but the embedder {embedder.model_id!r} makes vectors of length {embedder.dim}",
+                row=i + 1,
+                column="centroid",
+                fix="score concepts with the same embedding model that found the needs",
+            )
+    return needs
+
+
+def _validate_trends(trends: pd.DataFrame) -> pd.DataFrame:
+    if "unique_id" not in trends:
+        raise InputError("the trends table has no such column", column="unique_id", fix="pass the trend stage's trends table")
+    if "growth" not in trends and "class" not in trends:
+        raise InputError("the trends table has no such column", column="growth", fix="pass the trend stage's trends table")
+    return trends
+
+
+def _learn(scorer: ConceptScorer, history: pd.DataFrame, embedder: Embedder, pattern, config: ConceptsConfig):
+    """Score the past launches like new concepts and learn their outcomes (see launchlab.concepts.history)."""
+    frame, y, task = validate_history(history, config.history_outcome, config.history_task)
+    units = history_texts(frame)
+    flat = [t for texts in units for t in texts]
+    vecs = embedder.encode(flat)
+    per, start = [], 0
+    for texts in units:
+        per.append(vecs[start : start + len(texts)])
+        start += len(texts)
+    defects = [[bool(defect_mentions(t, pattern)) for t in texts] for texts in units]
+    M, R = scorer.match(per, defects)
+    comps = scorer.components_from_match(M, R)
+    features = outcome_features(comps, M.sum(axis=1), np.vstack([v[0] for v in per]))
+    head, metrics, warnings = learn_from_history(features, scorer.combine(comps), y, task, seed=config.seed)
+    metrics["history_task_classification"] = float(task == "classification")
+    return head, metrics, warnings
+
+
+def _categories_without_reviews(concepts: pd.DataFrame, reviews: pd.DataFrame) -> np.ndarray:
+    """Concepts whose category is known but matches no review's category (case-insensitive)."""
+    out = np.zeros(len(concepts), dtype=bool)
+    if CATEGORY not in concepts or CATEGORY not in reviews or reviews[CATEGORY].isna().all():
+        return out
+    seen = set(reviews[CATEGORY].dropna().astype(str).str.strip().str.lower())
+    for i, cat in enumerate(concepts[CATEGORY]):
+        if cat is not None and not (isinstance(cat, float) and math.isnan(cat)) and str(cat).strip():
+            out[i] = str(cat).strip().lower() not in seen
+    return out
+
+
+def _add_panel_columns(scores: pd.DataFrame, panel: pd.DataFrame, min_segment: int) -> pd.DataFrame:
+    overall = panel[panel["segment"] == "all"].set_index(CONCEPT_ID)
+    seg = panel[(panel["segment"] != "all") & panel["enough"]]
+    best = (
+        seg.sort_values(["top2box", "segment", "value"], ascending=[False, True, True], kind="stable")
+        .groupby(CONCEPT_ID, sort=False)
+        .head(1)
+        .set_index(CONCEPT_ID)
+    )
+    out = scores.copy()
+    ids = out[CONCEPT_ID]
+    for col in ("top2box", "top2box_lo", "top2box_hi"):
+        out[f"panel_{col}"] = ids.map(overall[col]).to_numpy()
+    label = best["segment"] + "=" + best["value"]
+    out["panel_best_segment"] = ids.map(label).to_numpy()
+    return out
+
+
+# ---------------------------------------------------------------- text units
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, float) and math.isnan(value):
+        return []
+    if isinstance(value, str):
+        return [p.strip() for p in re.split(r"[;|\n]", value) if p.strip()]
+    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
+        return [str(v).strip() for v in value if v is not None and str(v).strip() and str(v) != "nan"]
+    return [str(value)]
+
+
+def _concept_units(row: object) -> list[str]:
+    """Whole text first (name. description. claims), then each claim alone."""
+    claims = list(getattr(row, CLAIMS, []) or [])
+    name, desc = str(getattr(row, NAME)).strip(), str(getattr(row, DESCRIPTION)).strip()
+    whole = ". ".join(p.rstrip(".") for p in [name, desc, *claims] if p) + "."
+    return [whole, *claims]
+
+
+# ---------------------------------------------------------------- uncertainty
+def _bootstrap_band(
+    scorer: ConceptScorer, M: np.ndarray, R: np.ndarray, needs: pd.DataFrame, config: ConceptsConfig, score_fn
+) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile band of the score when the reviews behind the needs are resampled.
+
+    Each resample draws the reviews per need from a multinomial on the shares and the negative
+    reviews of each need from a binomial, which moves every component but momentum; the match
+    of concept texts to needs is held fixed.
+    """
+    n_c = len(M)
+    score = score_fn(scorer.components_from_match(M, R))
+    if config.n_bootstrap == 0:
+        return score.copy(), score.copy()
+    rng = np.random.default_rng(config.seed)
+    share = scorer.share_ / max(scorer.share_.sum(), 1e-12)
+    counts = pd.to_numeric(needs["n_reviews"], errors="coerce").fillna(0).to_numpy(float) if "n_reviews" in needs else None
+    if counts is None or counts.sum() <= 0:
+        counts = share * 1000.0
+    total = max(int(round(counts.sum())), 1)
+    b = config.n_bootstrap
+    drawn = rng.multinomial(total, share, size=b).astype(float)
+    neg_drawn = rng.binomial(drawn.astype(int), np.broadcast_to(scorer.negativity_, drawn.shape))
+    negativity_b = np.where(drawn > 0, neg_drawn / np.maximum(drawn, 1.0), scorer.negativity_)
+    share_b = drawn / total * scorer.share_.sum()
+    comps_b = scorer.components_from_match(M, R, share=share_b, negativity=negativity_b)
+    scores_b = score_fn(comps_b.reshape(-1, len(COMPONENTS))).reshape(b, n_c)
+    alpha = (1.0 - config.interval) / 2.0
+    return np.quantile(scores_b, alpha, axis=0), np.quantile(scores_b, 1.0 - alpha, axis=0)
+
+
+# ---------------------------------------------------------------- explanation
+def _top_needs(m: np.ndarray, scorer: ConceptScorer, config: ConceptsConfig) -> list[int]:
+    """Needs that drive the concept's score most (match times the need's weight in the score)."""
+    w = scorer.effective_weights()
+    share = scorer.share_ / max(scorer.share_.max(), 1e-12)
+    pain = scorer.pain_ / max(scorer.pain_.max(), 1e-12)
+    contribution = m * (w["need_fit"] * share + w["pain_relief"] * pain + 1e-9)
+    order = np.argsort(-contribution, kind="stable")
+    return [int(j) for j in order[: config.top_k_needs] if m[j] >= config.min_match]
+
+
+def _quote_index(quotes: list[list[str]]) -> list[list[int]]:
+    index, k = [], 0
+    for qs in quotes:
+        idx = []
+        for q in qs:
+            if q:
+                idx.append(k)
+                k += 1
+        index.append(idx)
+    return index
+
+
+def _best_quote(
+    concept_vec: np.ndarray, need_idx: list[int], quotes: list[list[str]], index: list[list[int]], vecs: np.ndarray
+) -> str | None:
+    """The quote of the concept's top needs closest to the concept."""
+    for j in need_idx:
+        rows = index[j]
+        if rows:
+            sims = vecs[rows] @ concept_vec
+            text = [q for q in quotes[j] if q][int(np.argmax(sims))]
+            return text
+    return None
+
+
+def _clean_quote(text: object) -> str:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    text = " ".join(str(text).split())
+    if len(text) <= _QUOTE_CHARS:
+        return text
+    cut = text[:_QUOTE_CHARS].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"
+
+
+def _explain(
+    *,
+    name: str,
+    score: float,
+    lo: float,
+    hi: float,
+    rank: int,
+    n: int,
+    comps: np.ndarray,
+    relevance: float,
+    needs_idx: list[int],
+    scorer: ConceptScorer,
+    needs: pd.DataFrame,
+    quote: str | None,
+    risk_terms: list[str],
+) -> str:
+    """One paragraph from the facts behind the score (no text generation)."""
+    fit, relief, momentum, white, risk = comps
+    head = f"{name} scores {score:.0f}/100 (band {lo:.0f}–{hi:.0f}), rank {rank} of {n}."
+    if not needs_idx:
+        return (
+            f"{head} It matches none of the {len(needs)} needs found in the reviews "
+            f"(relevance {relevance:.2f}), so there is no customer evidence for it in this corpus."
+        )
+    parts = []
+    for j in needs_idx:
+        row = needs.iloc[j]
+        facts = [f"{float(row['share']):.0%} of reviews"]
+        if "sentiment_mean" in needs and pd.notna(row.get("sentiment_mean")):
+            facts.append(f"mean sentiment {float(row['sentiment_mean']):+.2f}")
+        if "neg_share" in needs and pd.notna(row.get("neg_share")):
+            facts.append(f"{float(row['neg_share']):.0%} negative")
+        if scorer.trend_class_[j]:
+            growth = scorer.growth_[j]
+            trend = f"trend {scorer.trend_class_[j]}"
+            facts.append(trend + (f" ({growth:+.0%})" if np.isfinite(growth) else ""))
+        parts.append(f"“{scorer.labels_[j]}” ({', '.join(facts)})")
+    matched = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    comp = f"Need fit {fit:.0f}, pain relief {relief:.0f}, white space {white:.0f}, " + (
+        f"momentum {momentum:.0f}." if np.isfinite(momentum) else "momentum not scored (no trends given)."
+    )
+    text = f"{head} It speaks mainly to {matched}. {comp}"
+    if risk_terms:
+        words = ", ".join(f"“{t}”" for t in risk_terms)
+        text += f" Risk {risk:.0f}: its text says {words}, which customers complain about."
+    if relevance < 0.2:
+        text += f" Its match to the reviews is weak (relevance {relevance:.2f}), so the score rests on little evidence."
+    if quote:
+        text += f" A customer wrote: “{quote}”"
+    return text

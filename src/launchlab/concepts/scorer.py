@@ -1,0 +1,313 @@
+"""The transparent concept scorer: a scikit-learn estimator fitted on the needs table.
+
+How a concept meets the needs
+-----------------------------
+A concept is a set of text units — its whole text (name, description, claims) and each claim on
+its own — embedded by the same model that embedded the needs. For a unit ``u`` and need ``j``:
+
+* ``p_uj = Phi(z_uj - relevance_z)``: the cosine ``s_uj`` to the need's centroid as a robust
+  z-score against the cosines of unrelated product texts to that need (the null). A kitchen
+  gadget sits inside the null and gets ``p ~ 0``; an on-topic text sits far above it.
+* ``a_uj = softmax_j(spec_uj / temperature)``: which need the unit speaks to. ``spec_uj`` is the
+  cosine to the part of the need's centroid not shared with the other needs (the centroid minus
+  its projection on the share-weighted mean need direction). All needs of one corpus resemble
+  each other; this null of the need set keeps "a dress" from matching every dress need alike.
+* ``m_uj = p_uj * a_uj``; the concept's match ``M_ij`` is the weighted mean of its units' ``m``
+  (the whole text carries ``1 - claim_weight``, the claims share ``claim_weight``), so
+  ``sum_j M_ij <= 1`` and that sum is the concept's ``relevance`` to the reviews.
+* A unit that names a defect without negating it (:mod:`launchlab.concepts.lexicon`) repeats a
+  complaint rather than answering it: its match is counted in ``R`` (risk) instead of relief.
+
+Components (0–100)
+------------------
+* need fit ``= 100 * sum_j M_ij share_j / max_j share_j`` — the demand the concept addresses,
+  100 when it fully addresses the largest need;
+* pain relief ``= 100 * sum_j (M_ij - R_ij) pain_j / max_j pain_j`` with
+  ``pain_j = share_j * neg_share_j * neg_share_j / neg_all``: the need's volume of negative
+  reviews times its lift over the corpus's share-weighted negativity ``neg_all`` (a big need is
+  not a pain point just because a fifth of any large group of reviews is negative); or the
+  insight stage's ``unmet_score`` when given;
+* momentum ``= 50 + 50 * sum_j M_ij tanh(growth_j / growth_scale)`` — 50 is neutral; NaN when no
+  trends were given (then it is left out of the overall score);
+* white space ``= 100 * sum_j M_ij (1 - praise_j / max_j praise_j)`` with
+  ``praise_j = share_j * (1 - neg_share_j)``: the part of the concept that lands on needs the
+  existing products are *not* already praised for ("more of the same" scores low; a concept
+  matching nothing has no white space either, as there is no evidence);
+* risk ``= 100 * sum_j R_ij pain_j / max_j pain_j``: the complaints the concept's own words repeat.
+
+The overall score is the weighted mean of the available positive components minus
+``weights['risk'] * risk``, clipped to 0–100 (weights in
+:data:`launchlab.concepts.config.DEFAULT_WEIGHTS`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr, softmax
+from sklearn.base import BaseEstimator
+
+from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES
+
+CLASS_SIGNAL = {"emerging": 0.75, "rising": 0.5, "stable": 0.0, "seasonal": 0.0, "declining": -0.5}
+"""Trend signal for a need whose trend row has a class but no finite growth."""
+
+_MIN_NULL_SD = 0.02
+
+
+def need_series_id(need_id: object) -> str:
+    """The trend stage's ``unique_id`` of a need's volume series."""
+    return f"need-{need_id}"
+
+
+class ConceptScorer(BaseEstimator):
+    """Scores concept embeddings against the needs it was fitted on (see the module docstring).
+
+    ``fit(needs)`` takes the insight stage's needs table (``centroid``, ``share`` and
+    ``neg_share`` are used; ``unmet_score``, ``label``, ``need_id`` when present) or a plain
+    ``(n_needs, dim)`` array of centroids (equal shares, equal pain). ``predict(X)`` returns the
+    overall score of each concept; ``transform(X)`` the components ``need_fit, pain_relief,
+    momentum, white_space, risk``. ``X`` is an ``(n, dim)`` array (one text per concept) or a
+    list of ``(k_i, dim)`` arrays (row 0 the concept's whole text, the other rows its claims);
+    ``defects`` (same shape: one bool per text unit) marks the units that name a defect (see
+    :func:`launchlab.concepts.lexicon.defect_mentions`); without it risk is 0.
+    """
+
+    def __init__(
+        self,
+        weights: dict[str, float] | None = None,
+        temperature: float = 0.05,
+        relevance_z: float = 2.5,
+        growth_scale: float = 0.2,
+        claim_weight: float = 0.5,
+    ) -> None:
+        self.weights = weights
+        self.temperature = temperature
+        self.relevance_z = relevance_z
+        self.growth_scale = growth_scale
+        self.claim_weight = claim_weight
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: pd.DataFrame | np.ndarray,
+        y: object = None,
+        *,
+        trends: pd.DataFrame | None = None,
+        null_embeddings: np.ndarray | None = None,
+    ) -> ConceptScorer:
+        """Store the needs' centroids, shares, pains and trend signals; return ``self``.
+
+        ``null_embeddings`` are embeddings of texts unrelated to the domain (see
+        :mod:`launchlab.concepts.null_texts`); without them the null is that of random
+        directions (mean 0, standard deviation ``1/sqrt(dim)``), which suits only isotropic
+        embedders.
+        """
+        if isinstance(X, pd.DataFrame):
+            needs = X.reset_index(drop=True)
+            centroids = np.vstack([np.asarray(c, dtype=float) for c in needs["centroid"]])
+            n = len(needs)
+            share = _column(needs, "share", np.full(n, 1.0 / n))
+            negativity = _column(needs, "neg_share", None)
+            if negativity is None:
+                sentiment = _column(needs, "sentiment_mean", np.zeros(n))
+                negativity = (1.0 - sentiment) / 2.0
+            unmet = _column(needs, "unmet_score", None)
+            self.need_ids_ = list(needs["need_id"]) if "need_id" in needs else list(range(n))
+            self.labels_ = [str(v) for v in needs["label"]] if "label" in needs else [str(i) for i in self.need_ids_]
+        else:
+            centroids = np.atleast_2d(np.asarray(X, dtype=float))
+            n = len(centroids)
+            share, negativity, unmet = np.full(n, 1.0 / n), np.full(n, 0.5), None
+            self.need_ids_ = list(range(n))
+            self.labels_ = [str(i) for i in self.need_ids_]
+        if n == 0:
+            raise ValueError("ConceptScorer needs at least one need to fit on")
+        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
+        self.centroids_ = centroids / np.where(norms == 0, 1.0, norms)
+        self.n_features_in_ = self.centroids_.shape[1]
+        self.share_ = np.clip(np.nan_to_num(share, nan=0.0), 0.0, None)
+        self.negativity_ = np.clip(np.nan_to_num(negativity, nan=0.5), 0.0, 1.0)
+        self.unmet_ = None if unmet is None or not np.isfinite(unmet).any() else np.clip(np.nan_to_num(unmet), 0.0, None)
+        self.pain_source_ = "unmet_score" if self.unmet_ is not None else "share*neg_share*lift"
+        self.pain_ = self._pain(self.share_, self.negativity_)
+        self.praise_ = self.share_ * (1.0 - self.negativity_)
+
+        # The specific part of each need: its centroid minus the theme all needs share.
+        theme = (self.share_ if self.share_.sum() > 0 else np.ones(n)) @ self.centroids_
+        theme /= max(np.linalg.norm(theme), 1e-12)
+        resid = self.centroids_ - np.outer(self.centroids_ @ theme, theme)
+        rnorm = np.linalg.norm(resid, axis=1, keepdims=True)
+        self.specific_ = np.where(rnorm > 1e-6, resid / np.where(rnorm > 1e-6, rnorm, 1.0), 0.0)
+
+        if null_embeddings is not None and len(null_embeddings) >= 3:
+            sims = np.asarray(null_embeddings, dtype=float) @ self.centroids_.T
+            self.null_mu_ = np.median(sims, axis=0)
+            mad = np.median(np.abs(sims - self.null_mu_), axis=0) * 1.4826
+            self.null_sd_ = np.maximum(mad, _MIN_NULL_SD)
+        else:
+            self.null_mu_ = np.zeros(n)
+            self.null_sd_ = np.full(n, max(1.0 / math.sqrt(self.n_features_in_), _MIN_NULL_SD))
+
+        self.growth_, self.trend_class_, self.signal_ = _trend_signals(self.need_ids_, trends, self.growth_scale)
+        self.has_trends_ = trends is not None
+        self.head_ = None
+        return self
+
+    def set_outcome_model(self, model: object | None) -> ConceptScorer:
+        """Attach (or with None, drop) an :class:`~launchlab.concepts.history.OutcomeModel`
+        learned from past launches; ``predict`` then returns its score instead of the weighted one."""
+        self.head_ = model
+        return self
+
+    # ------------------------------------------------------------- matching
+    def unit_match(self, units: np.ndarray) -> np.ndarray:
+        """``(n_units, n_needs)`` match ``m_uj = p_uj * a_uj`` of single text embeddings."""
+        units = np.atleast_2d(np.asarray(units, dtype=float))
+        z = (units @ self.centroids_.T - self.null_mu_) / self.null_sd_
+        p = ndtr(z - self.relevance_z)
+        if len(self.centroids_) == 1:
+            return p
+        a = softmax((units @ self.specific_.T) / self.temperature, axis=1)
+        return p * a
+
+    def match(
+        self, X: np.ndarray | Sequence[np.ndarray], defects: Sequence[Sequence[bool]] | np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(M, R)``: each ``(n_concepts, n_needs)``; ``R <= M`` is the part of the match carried by
+        text units that name a defect (see :class:`ConceptScorer` for ``X`` and ``defects``)."""
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            X = [row[None, :] for row in X]
+            defects = None if defects is None else [[bool(d)] for d in np.asarray(defects).ravel()]
+        rows_m, rows_r = [], []
+        for i, units in enumerate(X):
+            units = np.atleast_2d(np.asarray(units, dtype=float))
+            m = self.unit_match(units)
+            if len(units) == 1:
+                w = np.ones(1)
+            else:
+                w = np.full(len(units), self.claim_weight / (len(units) - 1))
+                w[0] = 1.0 - self.claim_weight
+            flags = np.zeros(len(units)) if defects is None else np.asarray(defects[i], dtype=float)
+            rows_m.append(w @ m)
+            rows_r.append((w * flags) @ m)
+        if not rows_m:
+            empty = np.zeros((0, len(self.centroids_)))
+            return empty, empty.copy()
+        return np.vstack(rows_m), np.vstack(rows_r)
+
+    # ----------------------------------------------------------- components
+    def components_from_match(
+        self,
+        M: np.ndarray,
+        R: np.ndarray | None = None,
+        *,
+        share: np.ndarray | None = None,
+        negativity: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``(n_concepts, 5)`` components from the match matrices, optionally with resampled weights.
+
+        ``share`` and ``negativity`` may be ``(n_needs,)`` or ``(B, n_needs)`` (then the result
+        is ``(B, n_concepts, 5)``), which is how the bootstrap reuses one match matrix. The
+        yardsticks (largest share, pain and praise) stay the fitted ones: the maximum of
+        resampled values is biased upwards.
+        """
+        R = np.zeros_like(M) if R is None else R
+        share = self.share_ if share is None else np.asarray(share, dtype=float)
+        negativity = self.negativity_ if negativity is None else np.asarray(negativity, dtype=float)
+        pain = self._pain(share, negativity)
+        praise = share * (1.0 - negativity)
+        fit = 100.0 * (share / _positive(self.share_.max())) @ M.T
+        relief = 100.0 * (pain / _positive(self.pain_.max())) @ (M - R).T
+        white = 100.0 * np.clip(1.0 - praise / _positive(self.praise_.max()), 0.0, 1.0) @ M.T
+        risk = 100.0 * (pain / _positive(self.pain_.max())) @ R.T
+        if self.has_trends_:
+            momentum = np.broadcast_to(50.0 + 50.0 * (M @ self.signal_), fit.shape)
+        else:
+            momentum = np.full(fit.shape, np.nan)
+        return np.clip(np.stack([fit, relief, momentum, white, risk], axis=-1), 0.0, 100.0)
+
+    def combine(self, components: np.ndarray) -> np.ndarray:
+        """Overall score: weighted mean of the positive components that are not NaN, minus the
+        weighted penalties, clipped to 0–100."""
+        weights = self.effective_weights()
+        positive = np.array([0.0 if c in PENALTIES else weights[c] for c in COMPONENTS])
+        penalty = np.array([weights[c] if c in PENALTIES else 0.0 for c in COMPONENTS])
+        available = np.isfinite(components)
+        values = np.where(available, components, 0.0)
+        num = values @ positive
+        den = available.astype(float) @ positive
+        base = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        return np.clip(base - values @ penalty, 0.0, 100.0)
+
+    def _pain(self, share: np.ndarray, negativity: np.ndarray) -> np.ndarray:
+        """Pain per need (see the module docstring); rows of ``share`` may be resamples."""
+        if self.unmet_ is not None:
+            # Resamples move the given unmet score in proportion to the need's negative volume.
+            fitted = self.share_ * self.negativity_
+            moved = share * negativity
+            return self.unmet_ * np.where(fitted > 0, moved / np.where(fitted > 0, fitted, 1.0), 1.0)
+        total = np.sum(share, axis=-1, keepdims=True)
+        overall = np.sum(share * negativity, axis=-1, keepdims=True) / np.where(total > 0, total, 1.0)
+        lift = np.where(overall > 0, negativity / np.where(overall > 0, overall, 1.0), 0.0)
+        return share * negativity * lift
+
+    def effective_weights(self) -> dict[str, float]:
+        """The weights in use (defaults filled in)."""
+        weights = DEFAULT_WEIGHTS if self.weights is None else self.weights
+        return {c: float(weights.get(c, 0.0)) for c in COMPONENTS}
+
+    def transform(self, X: np.ndarray | Sequence[np.ndarray], defects: Sequence | None = None) -> np.ndarray:
+        """``(n_concepts, 5)`` components ``need_fit, pain_relief, momentum, white_space, risk``."""
+        return self.components_from_match(*self.match(X, defects))
+
+    def predict(self, X: np.ndarray | Sequence[np.ndarray], defects: Sequence | None = None) -> np.ndarray:
+        """Overall score (0–100) of each concept: the learned outcome model's when one is attached
+        (see :meth:`set_outcome_model`), else the transparent weighted score."""
+        M, R = self.match(X, defects)
+        components = self.components_from_match(M, R)
+        if getattr(self, "head_", None) is None:
+            return self.combine(components)
+        from launchlab.concepts.history import outcome_features
+
+        whole = X if isinstance(X, np.ndarray) and X.ndim == 2 else np.vstack([np.atleast_2d(u)[0] for u in X])
+        return self.head_.predict_score(outcome_features(components, M.sum(axis=1), whole))
+
+
+def _column(frame: pd.DataFrame, name: str, default: np.ndarray | None) -> np.ndarray | None:
+    if name not in frame or frame[name].isna().all():
+        return default
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+
+def _positive(value: float) -> float:
+    """A divisor that is never zero (a need set without pain gives pain relief 0, not NaN)."""
+    return float(value) if value > 0 else np.inf
+
+
+def _trend_signals(
+    need_ids: list, trends: pd.DataFrame | None, scale: float
+) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+    """Per need: growth, trend class and the signal ``tanh(growth/scale)`` in [-1, 1] (0 if absent)."""
+    n = len(need_ids)
+    growth, classes, signal = np.full(n, np.nan), [None] * n, np.zeros(n)
+    if trends is None or len(trends) == 0:
+        return growth, classes, signal
+    by_id = trends.drop_duplicates("unique_id", keep="last").set_index("unique_id")
+    for j, need_id in enumerate(need_ids):
+        key = need_series_id(need_id)
+        if key not in by_id.index:
+            continue
+        row = by_id.loc[key]
+        g = pd.to_numeric(row.get("growth", np.nan), errors="coerce")
+        cls = row.get("class")
+        classes[j] = None if cls is None or (isinstance(cls, float) and math.isnan(cls)) else str(cls)
+        if g is not None and np.isfinite(g):
+            growth[j] = float(g)
+            signal[j] = math.tanh(float(g) / scale)
+        elif classes[j] is not None:
+            signal[j] = CLASS_SIGNAL.get(classes[j].lower(), 0.0)
+    return growth, classes, signal

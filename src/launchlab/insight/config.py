@@ -1,0 +1,61 @@
+"""Typed configuration of the insight stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydantic
+
+
+class InsightConfig(pydantic.BaseModel):
+    """Parameters of :func:`launchlab.insight.discover_needs`.
+
+    Every field has a default that works on a few hundred to a few hundred thousand reviews.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    seed: int = pydantic.Field(42, description="Random seed: same input and seed give identical output.")
+    min_need_size: int | None = pydantic.Field(
+        None, ge=2, description="Smallest need, in reviews; None chooses it from the corpus size."
+    )
+    max_needs: int = pydantic.Field(30, ge=2, le=200, description="Most needs to report.")
+    min_needs: int = pydantic.Field(
+        4, ge=2, description="Fewest needs to consider when the corpus is large enough to hold them."
+    )
+    level: str = pydantic.Field(
+        "review",
+        pattern="^(review|mention)$",
+        description=(
+            "Unit of need discovery: 'mention' splits reviews into sentences/clauses (a review can "
+            "voice several needs), 'review' clusters whole reviews."
+        ),
+    )
+    n_quotes: int = pydantic.Field(3, ge=0, le=20, description="Representative quotes per need.")
+    n_keywords: int = pydantic.Field(10, ge=1, le=50, description="Keyphrases kept per need.")
+    batch_size: int = pydantic.Field(64, ge=1, description="Texts per embedding batch.")
+    silhouette_sample: int = pydantic.Field(
+        3000, ge=100, description="Reviews sampled (seeded) to score each candidate clustering."
+    )
+    neg_threshold: float = pydantic.Field(
+        -0.2, ge=-1.0, le=0.0, description="A review is negative when its sentiment is below this."
+    )
+    sentiment: str = pydantic.Field(
+        "auto",
+        pattern="^(auto|stars|default|lexicon)$",
+        description=(
+            "Sentiment source: 'stars' trains a head on the corpus' star ratings, 'default' uses the "
+            "shipped model, 'lexicon' a word list; 'auto' picks stars when enough ratings exist, else "
+            "the shipped model when it matches the embedder, else the lexicon."
+        ),
+    )
+    min_star_labels: int = pydantic.Field(
+        20, ge=4, description="Fewest rated reviews per polarity (1-2 and 4-5 stars) to train on stars."
+    )
+    cv_folds: int = pydantic.Field(5, ge=2, le=20, description="Folds for the sentiment held-out accuracy.")
+    default_sentiment_path: Path | None = pydantic.Field(
+        None, description="Shipped sentiment model file; None uses models/sentiment/ of the project."
+    )
+    cache_dir: Path | None = pydantic.Field(
+        None, description="Embedding cache directory keyed by text hash and model id; None disables it."
+    )

@@ -1,0 +1,200 @@
+"""The need model: clusters review embeddings into needs and assigns new reviews to them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+
+from launchlab.insight.labels import class_tfidf_keywords, unique_labels
+
+UNASSIGNED = -1
+
+
+def default_min_need_size(n: int) -> int:
+    """Smallest need for a corpus of ``n`` reviews: 1% of it, at least 5."""
+    return max(5, math.ceil(0.01 * n))
+
+
+def candidate_ks(n: int, min_size: int, min_needs: int, max_needs: int) -> list[int]:
+    """Numbers of needs worth trying: a geometric grid from ``min_needs`` to what ``n`` can hold."""
+    upper = min(max_needs, n // min_size)
+    if upper < 2:
+        return [1]
+    lower = min(max(2, min_needs), upper)
+    ks = {lower, upper}
+    k = float(lower)
+    while k < upper:
+        ks.add(int(round(k)))
+        k *= 1.25
+    return sorted(x for x in ks if lower <= x <= upper)
+
+
+def _normalise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1)
+    valid = norms > 1e-8
+    out = np.zeros_like(X)
+    out[valid] = X[valid] / norms[valid, None]
+    return out, valid
+
+
+class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
+    """Spherical k-means whose number of needs is chosen by silhouette, with small needs merged.
+
+    ``fit(X, texts=...)`` clusters L2-normalised embeddings, tries each ``k`` of a small grid
+    (:func:`candidate_ks`) and keeps the best cosine silhouette on a seeded sample; clusters below
+    ``min_need_size`` are dissolved into their nearest neighbour. Needs are numbered by size
+    (0 = largest). With ``texts`` the model also learns keyphrase labels (``need_labels_``,
+    ``keywords_``). ``predict`` assigns new embeddings to the nearest existing need, so ids stay
+    stable across refreshes; ``transform`` gives cosine similarity to each need.
+    """
+
+    def __init__(
+        self,
+        min_need_size: int | None = None,
+        max_needs: int = 30,
+        min_needs: int = 4,
+        silhouette_sample: int = 3000,
+        n_keywords: int = 10,
+        min_similarity: float | None = None,
+        seed: int = 42,
+    ) -> None:
+        self.min_need_size = min_need_size
+        self.max_needs = max_needs
+        self.min_needs = min_needs
+        self.silhouette_sample = silhouette_sample
+        self.n_keywords = n_keywords
+        self.min_similarity = min_similarity
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> NeedModel:
+        Xn, valid = _normalise(X)
+        self.n_features_in_ = Xn.shape[1]
+        n = int(valid.sum())
+        min_size = self.min_need_size or default_min_need_size(n)
+        self.min_need_size_ = int(min_size)
+        labels = np.full(len(Xn), UNASSIGNED, dtype=int)
+        self.k_scores_: dict[int, float] = {}
+        if n == 0:
+            self.centroids_ = np.zeros((0, Xn.shape[1]), dtype=np.float32)
+            self.silhouette_ = float("nan")
+        else:
+            Xv = Xn[valid]
+            sample = self._sample(n)
+            best: tuple[float, int, np.ndarray] | None = None
+            for k in candidate_ks(n, min_size, self.min_needs, self.max_needs):
+                lab = self._cluster(Xv, k, min_size)
+                score = self._silhouette(Xv, lab, sample)
+                self.k_scores_[k] = score
+                if best is None or score > best[0] + 1e-9:
+                    best = (score, k, lab)
+            assert best is not None
+            self.silhouette_ = best[0]
+            labels[valid] = best[2]
+            labels, self.centroids_ = self._order_by_size(Xn, labels)
+        self.labels_ = labels
+        self.n_needs_ = len(self.centroids_)
+        self.need_sizes_ = np.bincount(labels[labels >= 0], minlength=self.n_needs_)
+        self.keywords_: dict[int, list[str]] = {}
+        self.need_labels_: dict[int, str] = {}
+        if texts is not None:
+            self.describe(texts, labels)
+        return self
+
+    def describe(self, texts: Sequence[str], labels: np.ndarray | None = None) -> NeedModel:
+        """Learn keyphrase labels of the needs from the texts behind the fitted embeddings."""
+        labels = self.labels_ if labels is None else np.asarray(labels)
+        if len(texts) != len(labels):
+            raise ValueError(f"got {len(texts)} texts for {len(labels)} embeddings")
+        self.keywords_ = class_tfidf_keywords(texts, labels, self.n_keywords)
+        for c in range(self.n_needs_):
+            self.keywords_.setdefault(c, [])
+        self.need_labels_ = unique_labels(self.keywords_)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each embedding to each need centroid, ``(n, n_needs)``."""
+        Xn, _ = _normalise(X)
+        return Xn @ self.centroids_.T
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Need id of each embedding (nearest centroid); -1 for empty embeddings or too far."""
+        Xn, valid = _normalise(X)
+        out = np.full(len(Xn), UNASSIGNED, dtype=int)
+        if self.n_needs_ == 0:
+            return out
+        sims = Xn @ self.centroids_.T
+        out[valid] = np.argmax(sims[valid], axis=1)
+        if self.min_similarity is not None:
+            out[valid & (sims.max(axis=1) < self.min_similarity)] = UNASSIGNED
+        return out
+
+    def fit_predict(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> np.ndarray:
+        return self.fit(X, texts=texts).labels_
+
+    def _sample(self, n: int) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        if n <= self.silhouette_sample:
+            return np.arange(n)
+        return np.sort(rng.choice(n, self.silhouette_sample, replace=False))
+
+    def _cluster(self, X: np.ndarray, k: int, min_size: int) -> np.ndarray:
+        if k <= 1:
+            return np.zeros(len(X), dtype=int)
+        km = KMeans(n_clusters=k, n_init=3, random_state=self.seed, max_iter=200).fit(X)
+        labels = km.labels_.astype(int)
+        centroids = km.cluster_centers_
+        # Dissolve clusters smaller than the minimum need, smallest first, into the nearest survivor.
+        while True:
+            sizes = np.bincount(labels, minlength=len(centroids))
+            small_ones = (sizes > 0) & (sizes < min_size)
+            if not small_ones.any() or np.sum(sizes > 0) <= 1:
+                break
+            small = int(np.argmin(np.where(sizes > 0, sizes, np.iinfo(int).max)))
+            members = labels == small
+            sims = X[members] @ centroids.T
+            sims[:, small] = -np.inf
+            sims[:, sizes == 0] = -np.inf
+            labels[members] = np.argmax(sims, axis=1)
+            centroids[small] = 0.0
+        return labels
+
+    @staticmethod
+    def _silhouette(X: np.ndarray, labels: np.ndarray, sample: np.ndarray) -> float:
+        lab = labels[sample]
+        if len(np.unique(lab)) < 2 or len(np.unique(lab)) >= len(lab):
+            return -1.0
+        return float(silhouette_score(X[sample], lab, metric="cosine"))
+
+    @staticmethod
+    def _order_by_size(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Renumber clusters by size (ties by first member) with unit centroids, such that every
+        valid row sits with its nearest centroid (a few Lloyd steps), so ``predict`` reproduces
+        ``labels_`` exactly."""
+        valid = labels >= 0
+        labels = labels.copy()
+        for _ in range(20):
+            ids = np.unique(labels[valid])
+            centroids = np.stack([X[labels == c].mean(axis=0) for c in ids]).astype(np.float32)
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            new = labels.copy()
+            new[valid] = ids[np.argmax(X[valid] @ centroids.T, axis=1)]
+            if np.array_equal(new, labels):
+                break
+            labels = new
+        ids = np.unique(labels[valid])
+        sizes = {c: int(np.sum(labels == c)) for c in ids}
+        first = {c: int(np.argmax(labels == c)) for c in ids}
+        order = sorted(ids, key=lambda c: (-sizes[c], first[c]))
+        mapping = {old: new for new, old in enumerate(order)}
+        new_labels = np.array([mapping.get(c, UNASSIGNED) for c in labels], dtype=int)
+        centroids = np.zeros((len(order), X.shape[1]), dtype=np.float32)
+        for c in range(len(order)):
+            mean = X[new_labels == c].mean(axis=0)
+            centroids[c] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        return new_labels, centroids

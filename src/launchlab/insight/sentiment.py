@@ -1,0 +1,183 @@
+"""Sentiment on embeddings: a logistic head trained on weak labels, and a word-list fallback.
+
+The head is what gets registered (``launchlab-sentiment``): given embeddings it returns a
+polarity in [-1, 1] (``2 p(positive) - 1``). It is trained on star ratings when the corpus has
+them, shipped pre-trained (``models/sentiment/``) for the default embedding model, and trained on
+lexicon weak labels as the last resort (a different embedder and no stars, e.g. in tests).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+DEFAULT_SENTIMENT_FILE = "default_sentiment.json"
+FORMAT_VERSION = 1
+
+
+class SentimentHead(ClassifierMixin, BaseEstimator):
+    """Logistic regression on embeddings; ``polarity(X)`` maps ``p(positive)`` to [-1, 1].
+
+    ``y`` is 1 for positive and 0 for negative. With a single class in ``y`` the head predicts
+    that class' prior, so it never fails on a lopsided corpus.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced", seed: int = 42) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> SentimentHead:
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y).astype(int)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        if len(np.unique(y)) < 2:
+            p = float(np.clip(y.mean() if len(y) else 0.5, 1e-3, 1 - 1e-3))
+            self.coef_ = np.zeros((1, X.shape[1]))
+            self.intercept_ = np.array([np.log(p / (1 - p))])
+            return self
+        lr = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed
+        ).fit(X, y)
+        self.coef_ = lr.coef_.copy()
+        self.intercept_ = lr.intercept_.copy()
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        return X @ self.coef_[0] + self.intercept_[0]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.decision_function(X), -50, 50)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (self.decision_function(X) > 0).astype(int)
+
+    def polarity(self, X: np.ndarray) -> np.ndarray:
+        """Sentiment in [-1, 1]: ``2 p(positive) - 1``."""
+        return 2.0 * self.predict_proba(X)[:, 1] - 1.0
+
+    @classmethod
+    def from_coefficients(cls, coef: np.ndarray, intercept: float, **params: Any) -> SentimentHead:
+        """A fitted head from stored coefficients (the shipped default model)."""
+        head = cls(**params)
+        head.classes_ = np.array([0, 1])
+        head.coef_ = np.asarray(coef, dtype=np.float64).reshape(1, -1)
+        head.intercept_ = np.array([float(intercept)])
+        head.n_features_in_ = head.coef_.shape[1]
+        return head
+
+
+def star_labels(rating: np.ndarray) -> np.ndarray:
+    """Weak labels from stars: 1-2 → 0 (negative), 4-5 → 1 (positive), 3 or missing → -1 (unused)."""
+    rating = np.asarray(rating, dtype=np.float64)
+    out = np.full(len(rating), -1, dtype=int)
+    out[rating <= 2] = 0
+    out[rating >= 4] = 1
+    return out
+
+
+def cross_validated_accuracy(
+    X: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 42, C: float = 1.0
+) -> dict[str, float]:
+    """Held-out accuracy and balanced accuracy of :class:`SentimentHead` by stratified k-fold."""
+    y = np.asarray(y).astype(int)
+    counts = np.bincount(y, minlength=2)
+    folds = int(min(folds, counts.min()))
+    if folds < 2:
+        return {}
+    pred = np.empty(len(y), dtype=int)
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        pred[test] = SentimentHead(C=C, seed=seed).fit(X[train], y[train]).predict(X[test])
+    recall = [float(np.mean(pred[y == c] == c)) for c in (0, 1)]
+    return {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(recall))}
+
+
+# A small, hand-written polarity word list for the fallback. Product-review vocabulary.
+_POSITIVE = set(
+    """
+    good great love loved loves lovely excellent perfect perfectly amazing awesome beautiful
+    best better comfortable comfy cute fantastic favorite favourite fine flattering gorgeous happy
+    ideal impressed incredible like liked nice pleased pretty quality recommend recommended soft
+    stunning super sturdy superb terrific wonderful worth durable reliable easy fast friendly
+    delicious tasty fresh helpful attentive enjoy enjoyed fits elegant classy versatile glad
+    well-made solid smooth satisfied compliments exceptional brilliant outstanding
+    """.split()
+)
+_NEGATIVE = set(
+    """
+    bad poor terrible awful horrible worst worse disappointed disappointing disappointment cheap
+    broke broken broken flimsy itchy scratchy uncomfortable ugly unflattering tight loose returned
+    return returning waste useless defective faulty problem problems issue issues hate hated
+    annoying wrong boring rude slow cold stale bland overpriced expensive shrank shrunk ripped
+    torn tear fell falling frumpy sheer unfortunately sadly dislike smelled smell refund junk
+    mediocre fail failed fails crash crashes noisy hot heavy weird awkward stiff
+    """.split()
+)
+_NEGATORS = {"not", "no", "never", "didn't", "doesn't", "don't", "isn't", "wasn't", "aren't", "nothing", "hardly"}
+_WORD = re.compile(r"[a-z]+(?:[-'][a-z]+)?")
+_CLAUSE = re.compile(r"[.,;:!?()]+|\bbut\b")
+
+
+def lexicon_polarity(texts: list[str]) -> np.ndarray:
+    """Word-list polarity in [-1, 1] per text; a negator up to 3 words before a hit in the same
+    clause flips it; 0 = no hit."""
+    out = np.zeros(len(texts))
+    for i, text in enumerate(texts):
+        score = 0.0
+        for clause in _CLAUSE.split(str(text).lower()):
+            words = _WORD.findall(clause)
+            for j, w in enumerate(words):
+                hit = 1.0 if w in _POSITIVE else -1.0 if w in _NEGATIVE else 0.0
+                if hit and any(v in _NEGATORS for v in words[max(0, j - 3) : j]):
+                    hit = -hit
+                score += hit
+        out[i] = np.tanh(score / 2.0)
+    return out
+
+
+def default_sentiment_path() -> Path:
+    """Where the shipped default model lives: ``models/sentiment/`` at the project root."""
+    return Path(__file__).resolve().parents[3] / "models" / "sentiment" / DEFAULT_SENTIMENT_FILE
+
+
+def save_default_head(head: SentimentHead, path: Path, *, model_id: str, info: dict[str, Any]) -> None:
+    """Write a head as plain JSON (no pickle): coefficients, intercept, embedder id and provenance."""
+    doc = {
+        "format_version": FORMAT_VERSION,
+        "kind": "launchlab-sentiment-logistic-head",
+        "embedder_model_id": model_id,
+        "dim": int(head.coef_.shape[1]),
+        "intercept": float(head.intercept_[0]),
+        "coef": [float(round(c, 8)) for c in head.coef_[0]],
+        "info": info,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def load_default_head(path: Path | None, *, model_id: str, dim: int) -> SentimentHead | None:
+    """The shipped head when it exists and was trained with the same embedder, else ``None``."""
+    path = Path(path) if path is not None else default_sentiment_path()
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    if doc.get("embedder_model_id", "").lower() != model_id.lower() or int(doc.get("dim", -1)) != dim:
+        return None
+    return SentimentHead.from_coefficients(np.asarray(doc["coef"]), doc["intercept"])
+
+
+def describe_default_head(path: Path | None = None) -> dict[str, Any]:
+    """The shipped model's metadata (embedder id, training data, accuracy), without coefficients."""
+    path = Path(path) if path is not None else default_sentiment_path()
+    doc = json.loads(path.read_text())
+    return {k: v for k, v in doc.items() if k != "coef"}

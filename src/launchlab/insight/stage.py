@@ -1,0 +1,310 @@
+"""The insight stage: reviews in, needs (with labels, quotes, sentiment) and per-review results out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from launchlab.embeddings import Embedder, ProgressCallback
+from launchlab.errors import InputError
+from launchlab.insight.cache import CachedEmbedder
+from launchlab.insight.config import InsightConfig
+from launchlab.insight.labels import pick_quotes
+from launchlab.insight.mentions import split_mentions
+from launchlab.insight.needs import UNASSIGNED, NeedModel
+from launchlab.insight.sentiment import (
+    SentimentHead,
+    cross_validated_accuracy,
+    lexicon_polarity,
+    load_default_head,
+    star_labels,
+)
+from launchlab.insight.unmet import breakdown, need_scores
+from launchlab.results import StageResult
+from launchlab.schemas import CATEGORY, DATE, PRODUCT, RATING, REASON, REVIEW_ID, TEXT
+
+PASSTHROUGH = (RATING, DATE, PRODUCT, CATEGORY)
+BASE_COLUMNS = ["need_id", "label", "keywords", "n_reviews", "share", "sentiment_mean", "neg_share", "quotes", "centroid"]
+
+
+def discover_needs(
+    reviews: pd.DataFrame,
+    *,
+    embedder: Embedder,
+    config: InsightConfig | None = None,
+    embeddings: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+) -> StageResult:
+    """Find the needs customers talk about, with labels, quotes and sentiment.
+
+    ``reviews`` has the canonical columns (``review_id``, ``text``, optionally ``rating``,
+    ``date``, ``product``, ``category``). ``embeddings`` (one row per input review) skips the
+    embedding step; ``progress(done, total)`` is called while embedding. Rows that cannot be used
+    (empty text, duplicate id, rating outside 1-5) go to ``quarantine`` with the reason.
+
+    Returns tables ``needs`` (one row per need, largest first) and ``reviews`` (one row per used
+    review), metrics, params, the fitted ``launchlab-needs`` and ``launchlab-sentiment`` models
+    and a small summary.
+    """
+    config = config or InsightConfig()
+    if embeddings is not None:
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if embeddings.ndim != 2 or len(embeddings) != len(reviews):
+            raise ValueError(
+                f"embeddings must have one row per review: got shape {embeddings.shape} for {len(reviews)} reviews"
+            )
+    frame, quarantine, keep = _usable_rows(reviews)
+    review_texts = frame[TEXT].tolist()
+    encoder = CachedEmbedder(embedder, config.cache_dir) if config.cache_dir is not None else embedder
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.asarray(encoder.encode(texts, batch_size=config.batch_size, progress=progress), dtype=np.float32)
+
+    if config.level == "mention":
+        mentions = split_mentions(frame[REVIEW_ID].tolist(), review_texts)
+        X_units = encode(mentions[TEXT].tolist())
+        owner = mentions["review_index"].to_numpy()
+        X_reviews = embeddings[keep] if embeddings is not None else _mean_by_owner(X_units, owner, len(frame))
+    else:
+        mentions = pd.DataFrame(
+            {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "mention_id": frame[REVIEW_ID] + "#0", "position": 0,
+             TEXT: review_texts, "review_index": np.arange(len(frame))}
+        )
+        X_units = embeddings[keep] if embeddings is not None else encode(review_texts)
+        owner = np.arange(len(frame))
+        X_reviews = X_units
+    unit_texts = mentions[TEXT].tolist()
+    cache_hits = getattr(encoder, "hits", 0) if embeddings is None or config.level == "mention" else 0
+
+    need_model = NeedModel(
+        min_need_size=config.min_need_size,
+        max_needs=config.max_needs,
+        min_needs=config.min_needs,
+        silhouette_sample=config.silhouette_sample,
+        n_keywords=config.n_keywords,
+        seed=config.seed,
+    ).fit(X_units, texts=unit_texts)
+    unit_need = need_model.labels_
+
+    head, source, sentiment_metrics, warnings = _sentiment_head(frame, X_reviews, review_texts, embedder, config)
+    unit_sentiment = np.clip(head.polarity(X_units), -1.0, 1.0)
+    review_sentiment = unit_sentiment if config.level == "review" else np.clip(head.polarity(X_reviews), -1.0, 1.0)
+    review_need = unit_need if config.level == "review" else _dominant_need(unit_need, owner, len(frame))
+
+    units = pd.DataFrame({"need_id": unit_need, "sentiment": unit_sentiment, "review_index": owner})
+    for col in PASSTHROUGH:
+        if col in frame.columns:
+            units[col] = frame[col].to_numpy()[owner]
+    needs = _needs_table(need_model, units, X_units, unit_texts, config)
+
+    reviews_out = pd.DataFrame(
+        {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "need_id": review_need, "sentiment": review_sentiment}
+    )
+    for col in PASSTHROUGH:
+        if col in frame.columns:
+            reviews_out[col] = frame[col].to_numpy()
+    mentions_out = pd.DataFrame(
+        {REVIEW_ID: mentions[REVIEW_ID].to_numpy(), "mention_id": mentions["mention_id"].to_numpy(),
+         TEXT: unit_texts, "need_id": unit_need, "sentiment": unit_sentiment}
+    )
+    breakdown_table = breakdown(units, [PRODUCT, CATEGORY], neg_threshold=config.neg_threshold)
+
+    n_used = len(frame)
+    metrics: dict[str, float] = {
+        "n_reviews": float(n_used),
+        "n_mentions": float(len(mentions)),
+        "n_needs": float(need_model.n_needs_),
+        "outlier_share": float(np.mean(unit_need == UNASSIGNED)),
+        "silhouette": float(need_model.silhouette_),
+        "min_need_size": float(need_model.min_need_size_),
+        "rows_in": float(len(reviews)),
+        "rows_used": float(n_used),
+        "rows_quarantined": float(len(quarantine)),
+        "embedding_cache_hits": float(cache_hits),
+        **sentiment_metrics,
+    }
+    params: dict[str, Any] = {
+        **{k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
+           for k, v in config.model_dump().items()},
+        "embedder_model_id": embedder.model_id,
+        "sentiment_source": source,
+    }
+    summary = {
+        "top_needs": [
+            {"label": r.label, "share": round(float(r.share), 4), "sentiment_mean": round(float(r.sentiment_mean), 3)}
+            for r in needs.head(5).itertuples()
+        ]
+    }
+    return StageResult(
+        tables={"needs": needs, "reviews": reviews_out, "mentions": mentions_out, "need_breakdown": breakdown_table},
+        metrics=metrics,
+        params=params,
+        models={"launchlab-needs": need_model, "launchlab-sentiment": head},
+        quarantine=quarantine,
+        summary=summary,
+        warnings=warnings,
+    )
+
+
+def _mean_by_owner(X: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """L2-normalised mean of each review's mention embeddings (the review's own embedding)."""
+    sums = np.zeros((n, X.shape[1]), dtype=np.float64)
+    np.add.at(sums, owner, X)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _dominant_need(unit_need: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Each review's most mentioned need (ties: the one mentioned first); -1 if none assigned."""
+    out = np.full(n, UNASSIGNED, dtype=int)
+    best = np.zeros(n, dtype=int)
+    counts: dict[tuple[int, int], int] = {}
+    for r, c in zip(owner, unit_need):
+        if c < 0:
+            continue
+        k = counts.get((r, c), 0) + 1
+        counts[(r, c)] = k
+        if k > best[r]:
+            best[r], out[r] = k, c
+    return out
+
+
+def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Split input rows into usable ones and quarantined ones (original columns + ``reason``)."""
+    for col in (REVIEW_ID, TEXT):
+        if col not in reviews.columns:
+            raise InputError(
+                "the reviews have no text column" if col == TEXT else "the reviews have no id column",
+                column=col,
+                fix=f"map your column to {col!r} with the loader's column flags",
+            )
+    reason = pd.Series("", index=reviews.index, dtype=object)
+    is_text = reviews[TEXT].map(lambda v: isinstance(v, str))
+    reason[~is_text] = "text is not a string"
+    empty = is_text & (reviews[TEXT].map(lambda v: isinstance(v, str) and not v.strip()))
+    reason[empty & (reason == "")] = "text is empty"
+    if RATING in reviews.columns:
+        rating = pd.to_numeric(reviews[RATING], errors="coerce")
+        bad = reviews[RATING].notna() & ~rating.between(1, 5)
+        reason[bad & (reason == "")] = "rating outside 1-5"
+    ids = reviews[REVIEW_ID].astype(str)
+    dup = ids.duplicated(keep="first") & (reason == "")
+    reason[dup] = "duplicate review_id"
+    keep = (reason == "").to_numpy()
+    quarantine = reviews.loc[~keep].copy()
+    quarantine[REASON] = reason[~keep].to_numpy()
+    frame = reviews.loc[keep].copy()
+    frame[REVIEW_ID] = frame[REVIEW_ID].astype(str)
+    if RATING in frame.columns:
+        frame[RATING] = pd.to_numeric(frame[RATING], errors="coerce").astype(float)
+    if frame.empty:
+        first = quarantine[REASON].iloc[0] if len(quarantine) else "no rows"
+        raise InputError(
+            f"no usable reviews remain (first problem: {first})",
+            column=TEXT,
+            fix="supply at least one review with non-empty text",
+        )
+    return frame.reset_index(drop=True), quarantine.reset_index(drop=True), keep
+
+
+def _sentiment_head(
+    frame: pd.DataFrame, X: np.ndarray, texts: list[str], embedder: Embedder, config: InsightConfig
+) -> tuple[SentimentHead, str, dict[str, float], list[str]]:
+    """Choose and fit the sentiment head; measure it against star weak labels when there are any."""
+    warnings: list[str] = []
+    y_star = star_labels(frame[RATING].to_numpy()) if RATING in frame.columns else np.full(len(frame), -1)
+    labelled = y_star >= 0
+    counts = np.bincount(y_star[labelled], minlength=2)
+    enough_stars = bool(counts.min() >= config.min_star_labels)
+    default = None
+    if config.sentiment in ("auto", "default"):
+        default = load_default_head(config.default_sentiment_path, model_id=embedder.model_id, dim=X.shape[1])
+
+    if config.sentiment == "stars" and not enough_stars:
+        raise InputError(
+            f"sentiment='stars' needs at least {config.min_star_labels} reviews rated 1-2 and as many rated 4-5 "
+            f"(found {counts[0]} and {counts[1]})",
+            column=RATING,
+            fix="add ratings or use sentiment='auto'",
+        )
+    if config.sentiment == "default" and default is None:
+        raise InputError(
+            f"the shipped sentiment model does not match the embedder {embedder.model_id!r} or is missing",
+            fix="use the default embedding model, rebuild it with `python -m launchlab.insight.default_sentiment`, "
+            "or set sentiment='lexicon'",
+        )
+
+    metrics: dict[str, float] = {}
+    if config.sentiment == "stars" or (config.sentiment == "auto" and enough_stars):
+        source = "stars"
+        Xl, yl = X[labelled], y_star[labelled]
+        cv = cross_validated_accuracy(Xl, yl, folds=config.cv_folds, seed=config.seed)
+        head = SentimentHead(seed=config.seed).fit(Xl, yl)
+        if cv:
+            metrics["sentiment_accuracy"] = cv["accuracy"]
+            metrics["sentiment_balanced_accuracy"] = cv["balanced_accuracy"]
+    else:
+        if default is not None:
+            source, head = "default", default
+        else:
+            source = "lexicon"
+            warnings.append(
+                f"no star ratings to learn sentiment from and no shipped sentiment model for embedder "
+                f"{embedder.model_id!r}: sentiment is learned from a word list"
+            )
+            lex = lexicon_polarity(texts)
+            y_lex = np.where(lex > 0, 1, np.where(lex < 0, 0, -1))
+            head = SentimentHead(seed=config.seed).fit(X[y_lex >= 0], y_lex[y_lex >= 0])
+        if labelled.any():
+            # Stars played no part in this head, so every rated review is held out.
+            pred = head.predict(X[labelled])
+            yl = y_star[labelled]
+            metrics["sentiment_accuracy"] = float(np.mean(pred == yl))
+            recall = [float(np.mean(pred[yl == c] == c)) for c in (0, 1) if np.any(yl == c)]
+            metrics["sentiment_balanced_accuracy"] = float(np.mean(recall))
+    metrics["sentiment_n_labels"] = float(labelled.sum())
+    return head, source, metrics, warnings
+
+
+def _needs_table(
+    model: NeedModel, units: pd.DataFrame, X: np.ndarray, texts: list[str], config: InsightConfig
+) -> pd.DataFrame:
+    """One row per need from the opinion units (reviews or mentions) assigned to it."""
+    need_ids = units["need_id"].to_numpy()
+    sentiment = units["sentiment"].to_numpy()
+    owner = units["review_index"].to_numpy()
+    assigned = int(np.sum(need_ids >= 0))
+    Xn = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    rows = []
+    for c in range(model.n_needs_):
+        members = np.flatnonzero(need_ids == c)
+        keywords = list(model.keywords_.get(c, []))
+        sent = sentiment[members]
+        rows.append(
+            {
+                "need_id": c,
+                "label": model.need_labels_.get(c, f"need {c}"),
+                "keywords": keywords,
+                "n_reviews": int(len(np.unique(owner[members]))),
+                "share": len(members) / assigned if assigned else 0.0,
+                "sentiment_mean": float(np.mean(sent)) if len(members) else 0.0,
+                "neg_share": float(np.mean(sent < config.neg_threshold)) if len(members) else 0.0,
+                "quotes": pick_quotes(
+                    [texts[i] for i in members], Xn[members], model.centroids_[c], keywords, config.n_quotes
+                ),
+                "centroid": [float(v) for v in model.centroids_[c]],
+                "n_mentions": int(len(members)),
+                "pos_share": float(np.mean(sent > -config.neg_threshold)) if len(members) else 0.0,
+            }
+        )
+    needs = pd.DataFrame(rows, columns=BASE_COLUMNS + ["n_mentions", "pos_share"])
+    scores = need_scores(units, neg_threshold=config.neg_threshold, date_col=DATE)
+    needs = needs.merge(scores.drop(columns=["share_of_voice"]), on="need_id", how="left")
+    needs.insert(needs.columns.get_loc("negativity"), "share_of_voice", needs["share"])
+    needs = needs.sort_values(["n_mentions", "need_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    return needs.astype(
+        {"need_id": int, "n_reviews": int, "n_mentions": int, "share": float, "sentiment_mean": float,
+         "neg_share": float, "unmet_rank": int}
+    )

@@ -1,0 +1,68 @@
+"""Typed configuration of the trend stage."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+DEFAULT_MODELS = ["AutoETS", "DynamicOptimizedTheta"]
+DEFAULT_INTERMITTENT_MODELS = ["CrostonSBA", "ADIDA", "IMAPA"]
+
+
+class TrendsConfig(BaseModel):
+    """How to forecast series and classify their trends.
+
+    ``freq`` and ``season_length`` are inferred from ``ds`` when left ``None`` (weekly → 52,
+    monthly → 12, quarterly → 4, daily → 7, yearly and integer periods → 1). ``fill`` says what a
+    missing period inside a series becomes: ``interpolate`` (linear, the default: a gap in a
+    supplied series is missing data), ``zero`` (counts: nothing happened) or ``ffill``.
+    """
+
+    horizon: int = Field(8, ge=1, le=1000, description="Periods to forecast.")
+    freq: str | None = Field(None, description="Pandas offset alias such as 'W-MON' or 'MS'; None infers it.")
+    season_length: int | None = Field(None, ge=1, description="Periods per season; None derives it from freq.")
+    levels: list[int] = Field(default_factory=lambda: [80, 95], description="Prediction-interval levels in percent.")
+    seed: int = 42
+    models: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_MODELS),
+        description="statsforecast models combined (mean) for regular series.",
+    )
+    intermittent_models: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_INTERMITTENT_MODELS),
+        description="statsforecast models combined for intermittent series (many zero periods).",
+    )
+    intermittent_threshold: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of zero periods from which a non-negative series counts as intermittent."
+    )
+    min_length: int = Field(
+        10, ge=2, description="Series shorter than this are forecast with the naive model (and a warning)."
+    )
+    fill: Literal["interpolate", "zero", "ffill"] = "interpolate"
+    backtest_windows: int = Field(2, ge=0, le=20, description="Rolling-origin backtest windows; 0 skips the backtest.")
+    trend_window: int | None = Field(
+        None, ge=4, description="Recent periods the trend test looks at; None: 2 seasons up to 24, else 1 season, at least 8."
+    )
+    alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level of the trend test.")
+    min_change: float = Field(
+        0.1, ge=0.0, description="Smallest relative change over the trend window that counts as rising or declining."
+    )
+    top_k: int = Field(5, ge=1, description="Series listed per class in the summary.")
+    n_jobs: int = Field(1, description="Processes statsforecast uses (-1: all cores).")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_in_range(cls, levels: list[int]) -> list[int]:
+        if not levels or any(not 0 < level < 100 for level in levels):
+            raise ValueError("levels must be a non-empty list of integers between 1 and 99")
+        return sorted(set(levels))
+
+    @field_validator("models", "intermittent_models")
+    @classmethod
+    def _known_models(cls, names: list[str]) -> list[str]:
+        from launchlab.trends.models import KNOWN_MODELS
+
+        unknown = [name for name in names if name not in KNOWN_MODELS]
+        if not names or unknown:
+            raise ValueError(f"models must be a non-empty subset of {sorted(KNOWN_MODELS)}; unknown: {unknown}")
+        return names

@@ -1,0 +1,270 @@
+"""The trend stage: forecast every series, backtest the forecaster, classify trends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from launchlab.errors import InputError
+from launchlab.results import StageResult
+from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
+from launchlab.trends.backtest import score, summarise
+from launchlab.trends.calendar import ROW_KEY, is_int_ds, regularise
+from launchlab.trends.config import TrendsConfig
+from launchlab.trends.detect import DECLINING, RISING, STABLE, classify, trend_statistics
+from launchlab.trends.forecaster import COMBINED, Forecaster
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each step of the stage."""
+
+_STEPS = 4
+
+
+def forecast_trends(
+    series: pd.DataFrame, *, config: TrendsConfig | None = None, progress: ProgressCallback | None = None
+) -> StageResult:
+    """Forecast each series ``config.horizon`` periods ahead with intervals and classify its trend.
+
+    ``series`` is a long frame ``unique_id, ds, y`` (``ds`` datetime or integer periods; extra
+    columns such as ``source_row`` are carried into the quarantine only). Rows with a missing
+    ``ds`` or ``y``, repeated ``(unique_id, ds)`` and rows colliding after calendar alignment are
+    quarantined; series left with fewer than two periods are quarantined whole. Gaps inside a
+    series are filled per ``config.fill``; series shorter than ``config.min_length`` get the naive
+    forecast. Every such decision is listed in ``warnings``.
+
+    Tables: ``forecasts`` (unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>…, model), ``trends``
+    (unique_id, class, growth, slope, p_value, velocity, change, last_value, base_mean,
+    forecast_mean, model, route, n_obs, window, seasonal_strength) and ``backtest`` (unique_id,
+    model, mase, smape, coverage_<l>…, n_points; ``model == "launchlab"`` is the forecaster as
+    used, the other rows its member models).
+    """
+    config = config or TrendsConfig()
+    step = _stepper(progress)
+    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
+    if missing:
+        raise InputError(
+            f"the series frame has no {missing[0]!r} column", column=missing[0], fix="map your columns to unique_id, ds, y"
+        )
+    rows_in = len(series)
+    original = series.reset_index(drop=True)
+    work, quarantine = _validate(original)
+    warnings: list[str] = []
+    if work.empty:
+        raise InputError("no row of the series frame is usable", column=Y, fix="check the ds and y columns")
+
+    reg = regularise(work, freq=config.freq, fill=config.fill)
+    warnings += reg.notes
+    quarantine.append(_rows(original, reg.quarantine[ROW_KEY], reg.quarantine[REASON]))
+    clean = reg.frame[reg.frame[Y].notna()]
+    observed = clean[ROW_KEY].notna().groupby(clean[UNIQUE_ID]).sum()
+    too_short = observed.index[observed < 2]
+    if len(too_short):
+        rows = clean.loc[clean[UNIQUE_ID].isin(too_short) & clean[ROW_KEY].notna(), ROW_KEY]
+        quarantine.append(_rows(original, rows, "series has fewer than 2 usable periods; cannot forecast it"))
+        warnings.append(f"{len(too_short)} series with fewer than 2 usable periods were quarantined")
+        clean = clean[~clean[UNIQUE_ID].isin(too_short)]
+    if clean.empty:
+        raise InputError("no series has two or more usable periods", column=Y, fix="supply longer series")
+    step(1)
+
+    forecaster = Forecaster(
+        freq=reg.freq,
+        season_length=config.season_length,
+        levels=tuple(config.levels),
+        models=tuple(config.models),
+        intermittent_models=tuple(config.intermittent_models),
+        intermittent_threshold=config.intermittent_threshold,
+        min_length=config.min_length,
+        fill=config.fill,
+        n_jobs=config.n_jobs,
+    ).fit(clean[[UNIQUE_ID, DS, Y]])
+    forecasts = forecaster.predict(config.horizon)
+    routes = forecaster.routes_
+    n_short = int((routes["route"] == "short").sum())
+    if n_short:
+        ids = routes.loc[routes["route"] == "short", UNIQUE_ID].tolist()
+        warnings.append(
+            f"{n_short} series shorter than {config.min_length} periods were forecast with the naive model: "
+            + _few(ids)
+        )
+    failed = forecasts.loc[forecasts["n_failed_members"] > 0, UNIQUE_ID].unique()
+    if len(failed):
+        warnings.append(
+            f"some member models failed on {len(failed)} series; their forecasts combine the members that worked "
+            "(naive when none did): " + _few(list(failed))
+        )
+    step(2)
+
+    backtest, backtest_summary, skipped = _backtest(forecaster, config)
+    if skipped:
+        warnings.append(
+            f"{len(skipped)} series are too short for a {config.backtest_windows}-window backtest of horizon "
+            f"{config.horizon} and were left out of it"
+        )
+    step(3)
+
+    trends = _trends(forecaster, forecasts, config)
+    step(4)
+
+    q = pd.concat([part for part in quarantine if len(part)], ignore_index=True) if any(len(p) for p in quarantine) else None
+    rows_quarantined = 0 if q is None else len(q)
+    if rows_quarantined:
+        warnings.append(f"{rows_quarantined} rows were quarantined (see the quarantine table for reasons)")
+    counts = trends["class"].value_counts()
+    metrics: dict[str, float] = {
+        "rows_in": float(rows_in),
+        "rows_used": float(rows_in - rows_quarantined),
+        "rows_quarantined": float(rows_quarantined),
+        "n_series": float(len(routes)),
+        "horizon": float(config.horizon),
+        "season_length": float(forecaster.season_length_),
+        "n_gaps_filled": float(reg.n_filled),
+        "n_snapped": float(reg.n_snapped),
+        "n_short": float(n_short),
+        "n_intermittent": float((routes["route"] == "intermittent").sum()),
+        "n_member_failures": float(len(failed)),
+        "n_rising": float(counts.get(RISING, 0)),
+        "n_declining": float(counts.get(DECLINING, 0)),
+        "n_stable": float(counts.get(STABLE, 0)),
+    }
+    if not backtest_summary.empty:
+        metrics["n_backtest_series"] = float(backtest.loc[backtest["model"] == COMBINED, UNIQUE_ID].nunique())
+        for _, row in backtest_summary.iterrows():
+            suffix = "" if row["model"] == COMBINED else f"_{row['model']}"
+            metrics[f"backtest_mase{suffix}"] = float(row["mase"])
+            metrics[f"backtest_smape{suffix}"] = float(row["smape"])
+            if suffix == "":
+                for lv in config.levels:
+                    metrics[f"coverage_{lv}"] = float(row[f"coverage_{lv}"])
+    metrics = {k: v for k, v in metrics.items() if np.isfinite(v)}
+    return StageResult(
+        tables={
+            "forecasts": forecasts.drop(columns=["n_failed_members"]),
+            "trends": trends,
+            "backtest": backtest,
+        },
+        metrics=metrics,
+        params={**config.model_dump(), "freq_used": str(forecaster.freq_), "season_length_used": forecaster.season_length_},
+        models={"launchlab-forecaster": forecaster},
+        quarantine=q,
+        summary=_summary(trends, config.top_k),
+        warnings=warnings,
+    )
+
+
+def _validate(original: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Rows with a usable ds and y, plus the quarantined rest."""
+    work = pd.DataFrame(
+        {
+            UNIQUE_ID: original[UNIQUE_ID].astype(str),
+            DS: original[DS],
+            Y: pd.to_numeric(original[Y], errors="coerce").astype(np.float64),
+            ROW_KEY: np.arange(len(original)),
+        }
+    )
+    if not (is_int_ds(work[DS].dropna()) or pd.api.types.is_datetime64_any_dtype(work[DS])):
+        parsed = pd.to_datetime(work[DS], errors="coerce")
+        if parsed.notna().sum() == 0 and work[DS].notna().any():
+            raise InputError(
+                "ds holds neither dates nor integer periods", column=DS, fix="use dates (2024-01-31) or integers (2024)"
+            )
+        work[DS] = parsed
+    if pd.api.types.is_datetime64_any_dtype(work[DS]) and getattr(work[DS].dt, "tz", None) is not None:
+        work[DS] = work[DS].dt.tz_localize(None)
+    quarantine = []
+    bad_ds = work[DS].isna()
+    bad_y = work[Y].isna() | ~np.isfinite(work[Y].fillna(0.0))
+    quarantine.append(_rows(original, work.loc[bad_ds, ROW_KEY], "ds is missing or not a date/period"))
+    quarantine.append(_rows(original, work.loc[bad_y & ~bad_ds, ROW_KEY], "y is missing or not a number"))
+    work = work[~bad_ds & ~bad_y]
+    if is_int_ds(work[DS]):
+        work[DS] = work[DS].astype(np.int64)
+    dup = work.duplicated([UNIQUE_ID, DS], keep="first")
+    quarantine.append(_rows(original, work.loc[dup, ROW_KEY], "repeats the (unique_id, ds) of an earlier row"))
+    return work[~dup], quarantine
+
+
+def _rows(original: pd.DataFrame, positions: pd.Series, reason: str | pd.Series) -> pd.DataFrame:
+    rows = original.iloc[np.asarray(positions, dtype=np.int64)].copy()
+    rows[REASON] = reason.to_numpy() if isinstance(reason, pd.Series) else reason
+    return rows
+
+
+def _backtest(forecaster: Forecaster, config: TrendsConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    levels = config.levels
+    empty = pd.DataFrame(columns=[UNIQUE_ID, "model", "mase", "smape", *[f"coverage_{lv}" for lv in levels], "n_points"])
+    if config.backtest_windows == 0:
+        return empty, pd.DataFrame(), []
+    cv, skipped = forecaster.backtest(config.horizon, config.backtest_windows)
+    if cv.empty:
+        return empty, pd.DataFrame(), skipped
+    scores = score(cv, forecaster.train_, forecaster.season_length_, levels)
+    return scores, summarise(scores, levels), skipped
+
+
+def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfig) -> pd.DataFrame:
+    train = forecaster.train_
+    m = forecaster.season_length_
+    statistics = trend_statistics(train, m, config.trend_window)
+    statistics["class"] = classify(statistics, alpha=config.alpha, min_change=config.min_change)
+    g = train.groupby(UNIQUE_ID, sort=True)
+    n = g.size()
+    base_len = np.where((m > 1) & (n >= m), m, np.minimum(config.horizon, n))
+    position_from_end = g.cumcount(ascending=False)
+    in_base = position_from_end < train[UNIQUE_ID].map(pd.Series(base_len, index=n.index))
+    base_mean = train.loc[in_base].groupby(UNIQUE_ID)[Y].mean()
+    forecast_mean = forecasts.groupby(UNIQUE_ID)["yhat"].mean()
+    routes = forecaster.routes_.set_index(UNIQUE_ID)
+    with np.errstate(all="ignore"):
+        growth = (forecast_mean - base_mean) / base_mean.abs()
+    growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
+    model = forecasts.groupby(UNIQUE_ID)["model"].first()
+    out = pd.DataFrame(
+        {
+            "class": statistics["class"],
+            "growth": growth,
+            "slope": statistics["slope"],
+            "p_value": statistics["p_value"],
+            "velocity": statistics["velocity"],
+            "change": statistics["change"],
+            "last_value": g[Y].last(),
+            "base_mean": base_mean,
+            "forecast_mean": forecast_mean,
+            "model": model,
+            "route": routes["route"],
+            "n_obs": n,
+            "window": statistics["window"],
+            "seasonal_strength": statistics["seasonal_strength"],
+        }
+    )
+    out.index.name = UNIQUE_ID
+    return out.reset_index()
+
+
+def _summary(trends: pd.DataFrame, top_k: int) -> dict:
+    def top(cls: str, ascending: bool) -> list[dict]:
+        rows = trends[trends["class"] == cls].sort_values(["growth", "change"], ascending=ascending, na_position="last")
+        return [
+            {"unique_id": r[UNIQUE_ID], "growth": None if pd.isna(r["growth"]) else round(float(r["growth"]), 4)}
+            for _, r in rows.head(top_k).iterrows()
+        ]
+
+    return {
+        "rising": top(RISING, False),
+        "declining": top(DECLINING, True),
+        "counts": {k: int(v) for k, v in trends["class"].value_counts().items()},
+    }
+
+
+def _few(ids: list[str], k: int = 5) -> str:
+    return ", ".join(map(str, ids[:k])) + (f" and {len(ids) - k} more" if len(ids) > k else "")
+
+
+def _stepper(progress: ProgressCallback | None) -> Callable[[int], None]:
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(done, _STEPS)
+
+    return step

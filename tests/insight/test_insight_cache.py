@@ -1,0 +1,52 @@
+"""The on-disk embedding cache: only new text is embedded, results are identical."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from launchlab.embeddings import HashingEmbedder
+from launchlab.insight import InsightConfig, discover_needs
+from launchlab.insight.cache import CachedEmbedder
+
+
+class Counting(HashingEmbedder):
+    def __init__(self, dim: int = 384) -> None:
+        super().__init__(dim)
+        self.seen: list[str] = []
+
+    def encode(self, texts, *, batch_size=64, progress=None):
+        self.seen.extend(texts)
+        return super().encode(texts, batch_size=batch_size, progress=progress)
+
+
+def test_cache_embeds_each_text_once(tmp_path):
+    base = Counting()
+    cached = CachedEmbedder(base, tmp_path, shard_rows=3)
+    first = cached.encode(["a b", "c d", "a b", "e f", "g h"])
+    assert base.seen == ["a b", "c d", "e f", "g h"]
+    assert (cached.hits, cached.misses) == (0, 5)
+    assert np.allclose(first, HashingEmbedder().encode(["a b", "c d", "a b", "e f", "g h"]))
+    assert len(list(cached.directory.glob("shard-*.npz"))) == 2  # 4 new texts in shards of 3
+
+    base.seen.clear()
+    again = CachedEmbedder(base, tmp_path).encode(["g h", "new text", "a b"])
+    assert base.seen == ["new text"]
+    assert np.allclose(again, HashingEmbedder().encode(["g h", "new text", "a b"]))
+
+
+def test_cache_is_keyed_by_model(tmp_path):
+    CachedEmbedder(HashingEmbedder(384), tmp_path).encode(["same text"])
+    small = Counting(64)
+    out = CachedEmbedder(small, tmp_path).encode(["same text"])
+    assert small.seen == ["same text"] and out.shape == (1, 64)
+
+
+def test_stage_rerun_uses_cache(tmp_path, topics):
+    config = InsightConfig(cache_dir=tmp_path / "cache")
+    cold = discover_needs(topics, embedder=HashingEmbedder(), config=config)
+    base = Counting()
+    warm = discover_needs(topics, embedder=base, config=config)
+    assert base.seen == []
+    assert warm.metrics["embedding_cache_hits"] == len(topics)
+    pd.testing.assert_frame_equal(cold.tables["needs"], warm.tables["needs"])

@@ -1,0 +1,144 @@
+"""The fitted estimators: NeedModel and SentimentHead behave as scikit-learn estimators."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import adjusted_rand_score
+
+from launchlab.embeddings import HashingEmbedder
+from launchlab.errors import InputError
+from launchlab.insight import InsightConfig, NeedModel, SentimentHead, discover_needs
+from launchlab.insight.labels import class_tfidf_keywords, pick_quotes
+from launchlab.insight.needs import candidate_ks, default_min_need_size
+from launchlab.insight.sentiment import (
+    default_sentiment_path,
+    describe_default_head,
+    lexicon_polarity,
+    load_default_head,
+    save_default_head,
+    star_labels,
+)
+
+EMB = HashingEmbedder()
+
+
+def test_need_ids_are_stable_on_new_data(topics, make_topics):
+    fresh = make_topics(n_per_topic=20, seed=99)
+    X = EMB.encode(topics["text"].tolist())
+    model = NeedModel(min_needs=2, seed=3).fit(X, texts=topics["text"].tolist())
+    assert np.array_equal(model.predict(X), model.labels_)
+    train_need = pd.Series(model.labels_).groupby(topics["topic"].to_numpy()).agg(lambda s: s.mode()[0])
+    new_ids = model.predict(EMB.encode(fresh["text"].tolist()))
+    assert np.mean(new_ids == train_need.loc[fresh["topic"]].to_numpy()) > 0.95
+    sims = model.transform(X)
+    assert sims.shape == (len(X), model.n_needs_)
+    assert np.array_equal(np.argmax(sims, axis=1), model.labels_)
+    assert set(model.need_labels_) == set(range(model.n_needs_))
+
+
+def test_need_model_clones_and_pickles(topics):
+    X = EMB.encode(topics["text"].tolist())
+    model = NeedModel(max_needs=5, seed=1)
+    assert clone(model).get_params() == model.get_params()
+    model.fit(X, texts=topics["text"].tolist())
+    again = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(again.predict(X), model.predict(X))
+    assert again.need_labels_ == model.need_labels_
+    assert not hasattr(clone(model), "centroids_")
+    assert model.n_needs_ <= 5
+
+
+def test_shuffled_input_keeps_assignments(topics):
+    X = EMB.encode(topics["text"].tolist())
+    perm = np.random.default_rng(0).permutation(len(X))
+    a = NeedModel(min_needs=2).fit(X).labels_
+    b = NeedModel(min_needs=2).fit(X[perm]).labels_
+    assert adjusted_rand_score(a[perm], b) > 0.95
+
+
+def test_small_clusters_are_dissolved():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 16))
+    sizes = [60, 50, 4]
+    X = np.vstack([c + 0.05 * rng.normal(size=(n, 16)) for c, n in zip(centres, sizes)])
+    model = NeedModel(min_need_size=10, min_needs=2, max_needs=6).fit(X)
+    assert model.need_sizes_.min() >= 10
+    assert model.need_sizes_.sum() == len(X)
+
+
+def test_candidate_ks_and_min_size():
+    assert default_min_need_size(100) == 5 and default_min_need_size(10_000) == 100
+    ks = candidate_ks(10_000, 100, 4, 30)
+    assert ks[0] == 4 and ks[-1] == 30 and ks == sorted(set(ks))
+    assert candidate_ks(12, 5, 4, 30) == [2]
+    assert candidate_ks(6, 5, 4, 30) == [1]
+
+
+def test_class_tfidf_prefers_distinctive_phrases():
+    texts = ["the zipper broke", "zipper broke again", "zipper stuck", "battery dies fast", "battery dies", "battery weak"]
+    kw = class_tfidf_keywords(texts, np.array([0, 0, 0, 1, 1, 1]), 3)
+    assert kw[0][0] == "zipper broke" and kw[1][0] == "battery dies"
+    assert "the" not in kw[0]
+
+
+def test_pick_quotes_skips_duplicates():
+    texts = ["Zipper broke.", "zipper   broke", "Seam ripped on day one."]
+    X = EMB.encode(texts)
+    quotes = pick_quotes(texts, X, X[0], ["zipper"], 3)
+    assert quotes == ["Zipper broke.", "Seam ripped on day one."]
+
+
+def test_sentiment_head_fits_clones_and_maps_to_unit_interval():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 8))
+    y = (X[:, 0] > 0).astype(int)
+    head = SentimentHead(C=10.0).fit(X, y)
+    assert np.mean(head.predict(X) == y) > 0.95
+    pol = head.polarity(X)
+    assert pol.min() >= -1 and pol.max() <= 1 and np.corrcoef(pol, X[:, 0])[0, 1] > 0.8
+    assert clone(head).get_params() == head.get_params()
+    assert np.allclose(pickle.loads(pickle.dumps(head)).polarity(X), pol)
+    only_pos = SentimentHead().fit(X, np.ones(len(X)))
+    assert (only_pos.polarity(X) > 0.9).all()
+
+
+def test_star_labels_and_lexicon():
+    assert star_labels(np.array([1, 2, 3, 4, 5, np.nan, 2.5])).tolist() == [0, 0, -1, 1, 1, -1, -1]
+    pol = lexicon_polarity(["I love it, great fit", "not good, it broke", "a shirt"])
+    assert pol[0] > 0.5 and pol[1] < -0.5 and pol[2] == 0
+
+
+def test_default_head_round_trip_and_refusal(tmp_path, topics):
+    X = EMB.encode(topics["text"].tolist())
+    y = (topics["rating"] > 3).astype(int).to_numpy()
+    head = SentimentHead().fit(X, y)
+    path = tmp_path / "head.json"
+    save_default_head(head, path, model_id=EMB.model_id, info={"n_train": len(y)})
+    assert json.loads(path.read_text())["embedder_model_id"] == EMB.model_id
+    loaded = load_default_head(path, model_id=EMB.model_id, dim=EMB.dim)
+    assert np.allclose(loaded.polarity(X), head.polarity(X), atol=1e-6)
+    assert load_default_head(path, model_id="all-MiniLM-L6-v2", dim=EMB.dim) is None
+    assert load_default_head(tmp_path / "missing.json", model_id=EMB.model_id, dim=EMB.dim) is None
+
+    no_stars = topics.drop(columns=["rating"])
+    res = discover_needs(no_stars, embedder=EMB, config=InsightConfig(default_sentiment_path=path))
+    assert res.params["sentiment_source"] == "default"
+    with pytest.raises(InputError, match="shipped sentiment model"):
+        discover_needs(no_stars, embedder=HashingEmbedder(64), config=InsightConfig(sentiment="default"))
+
+
+def test_shipped_default_model_is_valid():
+    path = default_sentiment_path()
+    if not path.is_file():
+        pytest.fail(f"the default sentiment model is missing: run python -m launchlab.insight.default_sentiment ({path})")
+    meta = describe_default_head(path)
+    assert meta["embedder_model_id"] == "all-MiniLM-L6-v2" and meta["dim"] == 384
+    assert meta["info"]["cv_accuracy"] > 0.8
+    head = load_default_head(path, model_id="all-MiniLM-L6-v2", dim=384)
+    assert head is not None and head.coef_.shape == (1, 384)

@@ -1,0 +1,183 @@
+"""forecast_trends: forecasts, backtest, trend classes, and the handling of awkward input."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from launchlab.errors import InputError
+from launchlab.trends import Forecaster, TrendsConfig, forecast_trends
+from launchlab.trends.models import Guarded
+
+FAST = dict(backtest_windows=0)
+
+
+def _check_forecasts(fc: pd.DataFrame, n_series: int, h: int) -> None:
+    assert list(fc.columns[:7]) == ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    assert len(fc) == n_series * h
+    assert fc.groupby("unique_id").size().eq(h).all()
+    assert fc[["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]].notna().all().all()
+    assert (fc["yhat_lo_95"] <= fc["yhat_lo_80"]).all()
+    assert (fc["yhat_lo_80"] <= fc["yhat"]).all()
+    assert (fc["yhat"] <= fc["yhat_hi_80"]).all()
+    assert (fc["yhat_hi_80"] <= fc["yhat_hi_95"]).all()
+    assert (fc["yhat_hi_95"] > fc["yhat_lo_95"]).any()
+
+
+def test_classes_forecasts_and_backtest_on_known_shapes(monthly_trio):
+    result = forecast_trends(monthly_trio, config=TrendsConfig(horizon=6, backtest_windows=2))
+    fc = result.tables["forecasts"]
+    _check_forecasts(fc, 3, 6)
+    # ds continues the monthly calendar.
+    assert fc.groupby("unique_id")["ds"].min().eq(pd.Timestamp("2024-01-01")).all()
+    assert fc.groupby("unique_id")["ds"].max().eq(pd.Timestamp("2024-06-01")).all()
+
+    trends = result.tables["trends"].set_index("unique_id")
+    assert trends.loc["up", "class"] == "rising"
+    assert trends.loc["down", "class"] == "declining"
+    assert trends.loc["flat", "class"] == "stable"
+    assert trends.loc["up", "growth"] > 0.05 and trends.loc["down", "growth"] < -0.05
+    assert abs(trends.loc["flat", "growth"]) < 0.05
+    assert trends.loc["up", "p_value"] < 0.05 and trends.loc["flat", "p_value"] > 0.05
+    assert trends.loc["flat", "seasonal_strength"] > 0.5  # the sine season was found and removed
+    assert set(trends["model"]) == {"mean(AutoETS,DynamicOptimizedTheta)"}
+
+    bt = result.tables["backtest"]
+    assert {"unique_id", "model", "mase", "smape", "coverage_80"} <= set(bt.columns)
+    assert set(bt["model"]) == {"launchlab", "AutoETS", "DynamicOptimizedTheta", "Naive"}
+    m = result.metrics
+    assert m["n_series"] == 3 and m["horizon"] == 6
+    assert m["n_rising"] == 1 and m["n_declining"] == 1
+    # On trending seasonal series the combination beats the naive forecast clearly.
+    assert m["backtest_mase"] < 0.8 * m["backtest_mase_Naive"]
+    assert 0 <= m["coverage_80"] <= 1
+    assert m["rows_in"] == m["rows_used"] + m["rows_quarantined"] == 144
+    assert [r["unique_id"] for r in result.summary["rising"]] == ["up"]
+    assert [r["unique_id"] for r in result.summary["declining"]] == ["down"]
+    assert isinstance(result.models["launchlab-forecaster"], Forecaster)
+
+
+def test_integer_periods_continue_as_integers():
+    rng = np.random.default_rng(1)
+    years = np.arange(1990, 2021)
+    frame = pd.DataFrame({"unique_id": "sales", "ds": years, "y": 50 + 3.0 * (years - 1990) + rng.normal(0, 2, len(years))})
+    result = forecast_trends(frame, config=TrendsConfig(horizon=4, **FAST))
+    fc = result.tables["forecasts"]
+    _check_forecasts(fc, 1, 4)
+    assert pd.api.types.is_integer_dtype(fc["ds"]) and fc["ds"].tolist() == [2021, 2022, 2023, 2024]
+    assert result.tables["trends"].loc[0, "class"] == "rising"
+    assert result.params["freq_used"] == "1" and result.metrics["season_length"] == 1
+
+
+def test_gaps_are_filled_and_reported(monthly_trio):
+    gappy = monthly_trio.drop(index=[10, 11, 30]).reset_index(drop=True)
+    result = forecast_trends(gappy, config=TrendsConfig(horizon=3, **FAST))
+    assert result.metrics["n_gaps_filled"] == 3
+    assert any("3 missing periods" in w and "interpolate" in w for w in result.warnings)
+    _check_forecasts(result.tables["forecasts"], 3, 3)
+    train = result.models["launchlab-forecaster"].train_
+    up = train[train["unique_id"] == "up"].reset_index(drop=True)
+    # Linear interpolation: the filled months lie between their neighbours.
+    assert up.loc[10, "y"] == pytest.approx(up.loc[9, "y"] + (up.loc[12, "y"] - up.loc[9, "y"]) / 3)
+    zero = forecast_trends(gappy, config=TrendsConfig(horizon=3, fill="zero", **FAST))
+    train0 = zero.models["launchlab-forecaster"].train_
+    assert train0.loc[(train0["unique_id"] == "up") & (train0["ds"] == "2020-11-01"), "y"].item() == 0.0
+
+
+def test_off_calendar_dates_are_snapped_and_collisions_quarantined(monthly_trio):
+    frame = monthly_trio.copy()
+    frame.loc[5, "ds"] = pd.Timestamp("2020-06-17")  # inside June: moved to 2020-06-01
+    extra = pd.DataFrame({"unique_id": ["up"], "ds": [pd.Timestamp("2020-03-20")], "y": [1.0]})  # collides with March
+    frame = pd.concat([frame, extra], ignore_index=True)
+    result = forecast_trends(frame, config=TrendsConfig(horizon=2, freq="MS", **FAST))
+    assert result.metrics["n_snapped"] == 2
+    q = result.quarantine
+    assert len(q) == 1 and q["y"].item() == 1.0 and "same MS period" in q["reason"].item()
+    assert result.metrics["rows_in"] == result.metrics["rows_used"] + result.metrics["rows_quarantined"]
+
+
+def test_short_series_fall_back_to_naive_and_single_points_are_quarantined(monthly_trio):
+    short = pd.DataFrame({"unique_id": "new", "ds": pd.date_range("2023-08-01", periods=5, freq="MS"), "y": [3.0, 4, 5, 4, 6]})
+    single = pd.DataFrame({"unique_id": ["one"], "ds": [pd.Timestamp("2023-12-01")], "y": [9.0], "source_row": [999]})
+    frame = pd.concat([monthly_trio.assign(source_row=range(144)), short.assign(source_row=range(200, 205)), single])
+    result = forecast_trends(frame, config=TrendsConfig(horizon=3, backtest_windows=1))
+    fc = result.tables["forecasts"]
+    _check_forecasts(fc, 4, 3)
+    assert (fc.loc[fc["unique_id"] == "new", "yhat"] == 6.0).all()
+    trends = result.tables["trends"].set_index("unique_id")
+    assert trends.loc["new", "model"] == "Naive" and trends.loc["new", "route"] == "short"
+    assert any("naive model" in w and "new" in w for w in result.warnings)
+    assert result.quarantine["source_row"].tolist() == [999]
+    assert "fewer than 2" in result.quarantine["reason"].item()
+    assert result.metrics["rows_quarantined"] == 1 and result.metrics["rows_used"] == 149
+    # The 5-point series cannot be backtested with min_length 10 + 3: it is left out and said so.
+    assert "new" not in set(result.tables["backtest"]["unique_id"])
+    assert any("too short for a 1-window backtest" in w for w in result.warnings)
+
+
+def test_bad_rows_are_quarantined_with_reasons(monthly_trio):
+    frame = monthly_trio.astype({"y": object}).copy()
+    frame.loc[3, "y"] = "n/a"
+    frame.loc[4, "ds"] = pd.NaT
+    frame = pd.concat([frame, frame.iloc[[20]]], ignore_index=True)  # exact duplicate (unique_id, ds)
+    result = forecast_trends(frame, config=TrendsConfig(horizon=2, **FAST))
+    reasons = sorted(result.quarantine["reason"])
+    assert len(reasons) == 3
+    assert any("y is missing" in r for r in reasons)
+    assert any("ds is missing" in r for r in reasons)
+    assert any("repeats" in r for r in reasons)
+    assert result.metrics["rows_in"] == 145 and result.metrics["rows_used"] == 142
+    # The removed months inside "up" are gaps now, filled and reported.
+    assert result.metrics["n_gaps_filled"] == 2
+
+
+def test_missing_column_and_unusable_ds_raise_input_errors(monthly_trio):
+    with pytest.raises(InputError, match="'y'"):
+        forecast_trends(monthly_trio.drop(columns="y"))
+    with pytest.raises(InputError, match="ds"):
+        forecast_trends(monthly_trio.assign(ds="soon"))
+
+
+def test_intermittent_series_use_croston_type_models():
+    rng = np.random.default_rng(3)
+    y = rng.poisson(0.4, 60).astype(float)
+    y[:3] = [0.0, 2.0, 0.0]
+    frame = pd.DataFrame({"unique_id": "rare", "ds": pd.date_range("2021-01-04", periods=60, freq="W-MON"), "y": y})
+    result = forecast_trends(frame, config=TrendsConfig(horizon=4, backtest_windows=1))
+    assert result.params["freq_used"] == "W-MON"
+    trends = result.tables["trends"]
+    assert trends.loc[0, "route"] == "intermittent"
+    assert trends.loc[0, "model"] == "mean(CrostonSBA,ADIDA,IMAPA)"
+    fc = result.tables["forecasts"]
+    _check_forecasts(fc, 1, 4)
+    assert (fc["yhat_lo_95"] >= 0).all()  # a count series is never forecast below zero
+    assert (fc["ds"].dt.weekday == 0).all()
+    assert result.metrics["n_intermittent"] == 1
+
+
+def test_same_input_same_output(monthly_trio):
+    config = TrendsConfig(horizon=4, backtest_windows=1)
+    a, b = forecast_trends(monthly_trio, config=config), forecast_trends(monthly_trio, config=config)
+    for name in ("forecasts", "trends", "backtest"):
+        pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
+    assert a.metrics == b.metrics
+
+
+def test_forecaster_is_a_clonable_picklable_estimator(monthly_trio):
+    est = Forecaster(levels=(80,), models=("DynamicOptimizedTheta",))
+    assert clone(est).get_params() == est.get_params()
+    assert est.fit(monthly_trio) is est
+    first = est.predict(5)
+    assert list(first.columns[:4]) == ["unique_id", "ds", "yhat", "yhat_lo_80"]
+    restored = pickle.loads(pickle.dumps(est))
+    pd.testing.assert_frame_equal(restored.predict(5), first)
+    assert est.season_length_ == 12 and est.freq_ == "MS"
+
+
+def test_guarded_member_turns_failures_into_nan():
+    out = Guarded("AutoETS", 12).forecast(np.array([1.0, 2.0]), 3, level=[80])
+    assert list(out) == ["mean", "lo-80", "hi-80"] and np.isnan(out["mean"]).all()
