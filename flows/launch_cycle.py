@@ -1,19 +1,22 @@
 """The launch-cycle flow and its four stage flows.
 
-Each stage flow opens its MLflow child run (under ``parent_run_id`` when it is part of a cycle),
-calls the pure stage step, logs what it produced and returns a small JSON-able summary. Stage
-flows pass each other folders, not DataFrames, so every stage also runs on its own.
+Each stage flow opens its MLflow child run (under ``parent_run_id`` when it is part of a cycle)
+and calls the ``compute-stage`` task, which runs the pure stage step, logs and registers the
+fitted models and returns a JSON summary. That task is cached on the stage's fingerprint (its
+input files' hashes, settings, upstream stages and code version), so a re-run with unchanged
+data reuses finished stages and a cycle killed in the middle resumes after its last finished
+stage. Stage flows pass each other folders, not DataFrames, so every stage also runs on its own.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import flow, get_run_logger, task
+from prefect.context import TaskRunContext
 
 from launchlab import __version__, stages
 from launchlab.config import CycleConfig, Settings, default_cycle_config
@@ -23,7 +26,7 @@ from launchlab.tracking import Tracker
 
 
 def _progress(label: str):
-    """Log embedding/forecast progress at every tenth of the work (a bar on a terminal)."""
+    """A bar on a terminal, else a log line at every tenth of the work."""
     if sys.stderr.isatty():
         return _terminal_progress(label)
     logger = get_run_logger()
@@ -43,103 +46,98 @@ def _terminal_progress(label: str):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task = progress.add_task(label, total=None)
+    task_id = progress.add_task(label, total=None)
 
     def report(done: int, total: int) -> None:
         if not progress.live.is_started:
             progress.start()
-        progress.update(task, completed=done, total=total)
+        progress.update(task_id, completed=done, total=total)
         if done >= total:
             progress.stop()
 
     return report
 
 
-def _tracked(stage: str, parent_run_id: str | None, step: Callable[[], stages.StageRun]) -> dict[str, Any]:
-    """Run ``step`` inside the stage's MLflow run; FAILED on any exception, then re-raise."""
+def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    """Stages are reused by fingerprint (see ``launchlab.stages.stage_fingerprint``)."""
+    return f"launchlab-{parameters['stage']}-{parameters['fingerprint']}"
+
+
+@task(
+    name="compute-stage",
+    cache_key_fn=_cache_key,
+    persist_result=True,
+    result_serializer="json",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=lambda task, run, state: "locked" in str(state.message or "").lower(),
+)
+def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> dict[str, Any]:
+    """Run one stage, register its models in ``run_id``, and record what it produced."""
+    label = {"01-insight": "embedding reviews", "02-trends": "forecasting"}.get(stage, stage)
+    run = stages.run_stage(stage, config, progress=_progress(label))
+    tracker = Tracker(Settings()).connect()
+    versions = tracker.log_models(run_id, run.result.models, run.result.metrics)
+    record = stages.write_stage_record(run, fingerprint, run_id)
+    record["models"] = versions
+    return record
+
+
+def _stage_flow(stage: str, config: CycleConfig, parent_run_id: str | None) -> dict[str, Any]:
     logger = get_run_logger()
     tracker = Tracker(Settings()).connect()
-    run_id = tracker.start_stage(parent_run_id, stage)
+    fingerprint = stages.stage_fingerprint(stage, config, git_commit())
+    run_id = tracker.start_stage(parent_run_id, stage, tags={"launchlab.fingerprint": fingerprint})
     try:
-        run = step()
-        tracker.set_tags(run_id, run.input_tags())
-        versions = tracker.log_stage_result(run_id, run.result, run.out_dir)
+        record = compute_stage(stage, config, fingerprint, run_id)
+        reused = record.get("computed_in_run") != run_id
+        on_disk = stages.read_stage_record(Path(record["out_dir"]))
+        if reused and (on_disk is None or on_disk.get("fingerprint") != fingerprint):
+            logger.info("%s: cached result found but its output folder changed; computing again", stage)
+            record = compute_stage.with_options(refresh_cache=True)(stage, config, fingerprint, run_id)
+            reused = False
+        tags = {f"data.{name}.{key}": value for name, info in record["inputs"].items() for key, value in info.items()}
+        tags["launchlab.cache_hit"] = str(reused).lower()
+        tags.update({f"model.{k}": v for k, v in record.get("models", {}).items()})
+        if reused:
+            tags["launchlab.reused_from"] = record.get("computed_in_run")
+            logger.info("%s unchanged since run %s: reusing its outputs", stage, record.get("computed_in_run"))
+        tracker.set_tags(run_id, tags)
+        tracker.log_stage_outputs(run_id, record["params"], record["metrics"], Path(record["out_dir"]), record["warnings"])
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise
     tracker.end_run(run_id, "FINISHED")
-    for warning in run.result.warnings:
+    for warning in record["warnings"]:
         logger.warning("%s: %s", stage, warning)
-    logger.info("%s finished: %s", stage, {k: round(v, 4) for k, v in list(run.result.metrics.items())[:8]})
-    return {
-        "stage": stage,
-        "run_id": run_id,
-        "out_dir": str(run.out_dir),
-        "metrics": run.result.metrics,
-        "summary": run.result.summary,
-        "warnings": run.result.warnings,
-        "models": versions,
-        "inputs": run.inputs,
-    }
+    return {**record, "run_id": run_id, "reused": reused}
 
 
 @flow(name="insight", log_prints=True)
 def insight_flow(config: CycleConfig | None = None, parent_run_id: str | None = None) -> dict[str, Any]:
     """Demand insight: reviews → needs, sentiment, quotes."""
-    config = config or default_cycle_config()
-    out = stages.cycle_paths(config)[stages.INSIGHT]
-    return _tracked(
-        stages.INSIGHT,
-        parent_run_id,
-        lambda: stages.run_insight(
-            config.reviews, config=config.insight, out_dir=out, embedding_model=config.embedding_model, progress=_progress("embedding reviews")
-        ),
-    )
+    return _stage_flow(stages.INSIGHT, config or default_cycle_config(), parent_run_id)
 
 
 @flow(name="trends", log_prints=True)
 def trends_flow(config: CycleConfig | None = None, parent_run_id: str | None = None) -> dict[str, Any]:
     """Trend forecasting: need volumes (when reviews are dated) and external series."""
-    config = config or default_cycle_config()
-    paths = stages.cycle_paths(config)
-    reviews = stages.read_stage_table(paths[stages.INSIGHT], "reviews", required=False)
-    return _tracked(
-        stages.TRENDS,
-        parent_run_id,
-        lambda: stages.run_trends(config.series, config=config.trends, out_dir=paths[stages.TRENDS], insight_reviews=reviews),
-    )
+    return _stage_flow(stages.TRENDS, config or default_cycle_config(), parent_run_id)
 
 
 @flow(name="concepts", log_prints=True)
 def concepts_flow(config: CycleConfig | None = None, parent_run_id: str | None = None) -> dict[str, Any]:
     """Concept scoring against the needs and trends of the earlier stages."""
-    config = config or default_cycle_config()
-    paths = stages.cycle_paths(config)
-    trends_dir = paths[stages.TRENDS] if (paths[stages.TRENDS] / "trends.parquet").exists() else None
-    return _tracked(
-        stages.CONCEPTS,
-        parent_run_id,
-        lambda: stages.run_concepts(
-            config.concepts,
-            insight_dir=paths[stages.INSIGHT],
-            trends_dir=trends_dir,
-            config=config.scoring,
-            out_dir=paths[stages.CONCEPTS],
-            embedding_model=config.embedding_model,
-        ),
-    )
+    return _stage_flow(stages.CONCEPTS, config or default_cycle_config(), parent_run_id)
 
 
 @flow(name="incubation", log_prints=True)
 def incubation_flow(config: CycleConfig | None = None, parent_run_id: str | None = None) -> dict[str, Any]:
     """Post-launch readout: A/B test, adoption curve, scale / iterate / stop."""
-    config = config or default_cycle_config()
-    out = stages.cycle_paths(config)[stages.INCUBATION]
-    return _tracked(
-        stages.INCUBATION,
-        parent_run_id,
-        lambda: stages.run_incubation(config.experiment, adoption=config.adoption, bass_config=config.bass, out_dir=out),
-    )
+    return _stage_flow(stages.INCUBATION, config or default_cycle_config(), parent_run_id)
+
+
+STAGE_FLOWS = (insight_flow, trends_flow, concepts_flow, incubation_flow)
 
 
 @flow(name="launch-cycle", log_prints=True)
@@ -148,29 +146,33 @@ def launch_cycle(config: CycleConfig | None = None) -> dict[str, Any]:
     logger = get_run_logger()
     config = config or default_cycle_config()
     started = datetime.now(UTC)
-    cycle_id = f"{config.name}-{started:%Y%m%dT%H%M%SZ}"
+    cycle_id = f"{config.name}-{started:%Y%m%dT%H%M%S%fZ}"
     tracker = Tracker(Settings()).connect()
+    orphans = tracker.fail_orphaned_runs()
+    if orphans:
+        logger.warning("marked %d run(s) of dead processes FAILED: %s", len(orphans), ", ".join(orphans))
+    commit = git_commit()
     parent = tracker.start_cycle(
         cycle_id,
-        tags={"launchlab.cycle_id": cycle_id, "mlflow.source.git.commit": git_commit(), "launchlab.config_name": config.name},
+        tags={"launchlab.cycle_id": cycle_id, "mlflow.source.git.commit": commit, "launchlab.config_name": config.name},
         params=config.model_dump(mode="json"),
     )
     logger.info("cycle %s: MLflow run %s", cycle_id, parent)
     stage_results: dict[str, dict[str, Any]] = {}
     try:
-        for stage_flow in (insight_flow, trends_flow, concepts_flow, incubation_flow):
+        for stage_flow in STAGE_FLOWS:
             result = stage_flow(config, parent_run_id=parent)
             stage_results[result["stage"]] = result
-            tracker.set_tags(parent, {f"run.{result['stage']}": result["run_id"]})
-            tracker.set_tags(parent, {f"model.{k}": v for k, v in result["models"].items()})
-            for name, info in result["inputs"].items():
-                tracker.set_tags(parent, {f"data.{name}.sha256": info.get("sha256", "")})
+            tags = {f"run.{result['stage']}": result["run_id"], f"cache_hit.{result['stage']}": str(result["reused"]).lower()}
+            tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
+            tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
+            tracker.set_tags(parent, tags)
         report = build_report(config, stage_results, cycle_id=cycle_id)
         tracker.log_artifact(parent, report)
         decision = stage_results[stages.INCUBATION]["summary"].get("decision", {})
-        tracker.set_tags(parent, {"decision": decision.get("decision", "none")})
+        tracker.set_tags(parent, {"decision": decision.get("decision", "none"), "report": str(report)})
         tracker.log_dict(parent, {k: {"summary": v["summary"], "metrics": v["metrics"]} for k, v in stage_results.items()}, "cycle_summary.json")
-        tracker.log_metrics(parent, {"duration_s": (datetime.now(UTC) - started).total_seconds()})
+        tracker.log_metrics(parent, _headline_metrics(stage_results) | {"duration_s": (datetime.now(UTC) - started).total_seconds()})
     except BaseException:
         tracker.end_run(parent, "FAILED")
         raise
@@ -186,5 +188,25 @@ def launch_cycle(config: CycleConfig | None = None) -> dict[str, Any]:
     }
 
 
+def _headline_metrics(stage_results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """A few numbers per stage on the parent run, so cycles compare at a glance in the MLflow UI."""
+    wanted = {
+        stages.INSIGHT: ("n_needs", "outlier_share", "sentiment_accuracy"),
+        stages.TRENDS: ("n_series", "n_rising", "n_declining", "backtest_mase"),
+        stages.CONCEPTS: ("n_concepts", "score_max"),
+        stages.INCUBATION: ("ab_srm_p_value",),
+    }
+    out = {}
+    for stage, keys in wanted.items():
+        metrics = stage_results.get(stage, {}).get("metrics", {})
+        for key in keys:
+            if key in metrics:
+                out[f"{stage[3:]}.{key}"] = metrics[key]
+    return out
+
+
 if __name__ == "__main__":  # pragma: no cover - manual use: python flows/launch_cycle.py
+    from launchlab.runtime import prepare_environment
+
+    prepare_environment()
     print(launch_cycle(), file=sys.stderr)

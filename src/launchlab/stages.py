@@ -303,3 +303,95 @@ def cycle_paths(config: CycleConfig) -> dict[str, Path]:
 
 
 ProgressFactory = Callable[[str], ProgressCallback | None]
+
+
+# ------------------------------------------------------------------------------------------------
+# Fingerprints: what a stage's output depends on, for caching and resuming cycles.
+
+
+def _digest(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def stage_fingerprint(stage: str, config: CycleConfig, code_version: str = "") -> str:
+    """Hash of a stage's input files, its settings, upstream stages and the code version."""
+    from launchlab import __version__
+
+    code = [__version__, code_version]
+    if stage == INSIGHT:
+        parts = [stage, code, file_sha256(config.reviews.path), config.reviews.model_dump(mode="json", exclude={"path"}),
+                 config.insight.model_dump(mode="json"), config.embedding_model]
+    elif stage == TRENDS:
+        parts = [stage, code, stage_fingerprint(INSIGHT, config, code_version),
+                 [(file_sha256(s.path), s.model_dump(mode="json", exclude={"path"})) for s in config.series],
+                 config.trends.model_dump(mode="json")]
+    elif stage == CONCEPTS:
+        parts = [stage, code, stage_fingerprint(TRENDS, config, code_version), file_sha256(config.concepts),
+                 config.scoring.model_dump(mode="json"), config.embedding_model]
+    elif stage == INCUBATION:
+        experiment = config.experiment
+        adoption = config.adoption
+        parts = [stage, code,
+                 (file_sha256(experiment.path), experiment.ab.model_dump(mode="json")) if experiment else None,
+                 (file_sha256(adoption.path), adoption.model_dump(mode="json", exclude={"path"})) if adoption else None,
+                 config.bass.model_dump(mode="json")]
+    else:
+        raise ValueError(f"unknown stage {stage!r}")
+    return _digest(parts)
+
+
+def run_stage(stage: str, config: CycleConfig, progress: ProgressCallback | None = None) -> StageRun:
+    """Run one stage of a cycle from its config, reading upstream stages' folders."""
+    paths = cycle_paths(config)
+    if stage == INSIGHT:
+        return run_insight(config.reviews, config=config.insight, out_dir=paths[INSIGHT], embedding_model=config.embedding_model, progress=progress)
+    if stage == TRENDS:
+        reviews = read_stage_table(paths[INSIGHT], "reviews", required=False)
+        return run_trends(config.series, config=config.trends, out_dir=paths[TRENDS], insight_reviews=reviews, progress=progress)
+    if stage == CONCEPTS:
+        trends_dir = paths[TRENDS] if (paths[TRENDS] / "trends.parquet").exists() else None
+        return run_concepts(config.concepts, insight_dir=paths[INSIGHT], trends_dir=trends_dir, config=config.scoring,
+                            out_dir=paths[CONCEPTS], embedding_model=config.embedding_model)
+    if stage == INCUBATION:
+        return run_incubation(config.experiment, adoption=config.adoption, bass_config=config.bass, out_dir=paths[INCUBATION])
+    raise ValueError(f"unknown stage {stage!r}")
+
+
+STAGE_RECORD = "_stage.json"
+
+
+def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None) -> dict[str, Any]:
+    """Write ``_stage.json`` (what the stage produced, JSON-clean) beside its outputs; return it."""
+    record = {
+        "stage": run.stage,
+        "fingerprint": fingerprint,
+        "computed_in_run": run_id,
+        "out_dir": str(run.out_dir),
+        "metrics": {k: float(v) for k, v in run.result.metrics.items() if _is_number(v)},
+        "params": json.loads(json.dumps(run.result.params, default=_json_default)),
+        "summary": json.loads(json.dumps(run.result.summary, default=_json_default)),
+        "warnings": list(run.result.warnings),
+        "inputs": json.loads(json.dumps(run.inputs, default=_json_default)),
+    }
+    run.out_dir.mkdir(parents=True, exist_ok=True)
+    (run.out_dir / STAGE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record
+
+
+def read_stage_record(out_dir: Path) -> dict[str, Any] | None:
+    """The ``_stage.json`` of a finished stage, or None."""
+    path = Path(out_dir) / STAGE_RECORD
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
+import sqlite3
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,53 @@ from typing import Any
 
 from launchlab import __version__
 from launchlab.config import Settings
-from launchlab.results import StageResult
 
 STAGES = ("01-insight", "02-trends", "03-concepts", "04-incubation")
 CHAMPION = "champion"
+
+# Which logged metric decides whether a new model version takes the ``champion`` alias.
+CHAMPION_METRICS: dict[str, tuple[str, bool]] = {
+    "launchlab-needs": ("silhouette", True),
+    "launchlab-sentiment": ("sentiment_accuracy", True),
+    "launchlab-forecaster": ("backtest_mase", False),
+    "launchlab-concept-scorer": ("history_cv_score", True),
+    "launchlab-adoption": ("bass_r2", True),
+}
+
+
+def retry_locked(call, *args, attempts: int = 6, **kwargs):
+    """Call ``call``; on a locked SQLite database wait (0.2 s, doubling) and try again."""
+    delay = 0.2
+    for attempt in range(attempts):
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:  # MLflow wraps SQLAlchemy's OperationalError in its own types
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def enable_wal(tracking_uri: str) -> None:
+    """Put a SQLite store in WAL mode so concurrent cycles can write (the mode sticks to the file)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return
+    path = tracking_uri[len(prefix):]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path, timeout=30) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -45,45 +92,68 @@ class Tracker:
         from mlflow import MlflowClient
 
         uri = self.settings.resolved_tracking_uri()
+        enable_wal(uri)
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        experiment = self._client.get_experiment_by_name(self.settings.experiment)
+        experiment = retry_locked(self._client.get_experiment_by_name, self.settings.experiment)
         if experiment is None:
             location = self.settings.resolved_artifact_root().rstrip("/") + "/" + self.settings.experiment
-            self.experiment_id = self._client.create_experiment(self.settings.experiment, artifact_location=location)
+            try:
+                self.experiment_id = retry_locked(self._client.create_experiment, self.settings.experiment, artifact_location=location)
+            except Exception:
+                # another cycle created it at the same moment
+                self.experiment_id = retry_locked(self._client.get_experiment_by_name, self.settings.experiment).experiment_id
         else:
             self.experiment_id = experiment.experiment_id
         return self
+
+    def fail_orphaned_runs(self) -> list[str]:
+        """Mark FAILED the runs left RUNNING by a launchlab process on this host that has died."""
+        host = socket.gethostname()
+        orphans = []
+        runs = retry_locked(
+            self.client.search_runs, [self.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=500
+        )
+        for run in runs:
+            tags = run.data.tags
+            pid = tags.get("launchlab.pid")
+            if not pid or tags.get("launchlab.host") != host or _process_alive(int(pid)):
+                continue
+            retry_locked(self.client.set_tag, run.info.run_id, "launchlab.failure", "the process running it died (found by a later start)")
+            retry_locked(self.client.set_terminated, run.info.run_id, status="FAILED")
+            orphans.append(run.info.run_id)
+        return orphans
 
     # ----------------------------------------------------------------------------------------
     # Runs
 
     def start_cycle(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any]) -> str:
         """Create the parent run of a launch cycle; return its id."""
-        run = self.client.create_run(
+        run = retry_locked(
+            self.client.create_run,
             self.experiment_id,
             run_name=name,
-            tags={"launchlab.kind": "cycle", "launchlab.version": __version__, **{k: str(v) for k, v in tags.items()}},
+            tags={"launchlab.kind": "cycle", **_process_tags(), **{k: str(v) for k, v in tags.items()}},
         )
         self.log_params(run.info.run_id, params)
         return run.info.run_id
 
     def start_stage(self, parent_run_id: str | None, stage: str, tags: Mapping[str, str] | None = None) -> str:
         """Create a stage run, a child of ``parent_run_id`` when given; return its id."""
-        all_tags = {"launchlab.kind": "stage", "launchlab.stage": stage, "launchlab.version": __version__}
+        all_tags = {"launchlab.kind": "stage", "launchlab.stage": stage, **_process_tags()}
         if parent_run_id:
             all_tags["mlflow.parentRunId"] = parent_run_id
         all_tags.update({k: str(v) for k, v in (tags or {}).items()})
-        return self.client.create_run(self.experiment_id, run_name=stage, tags=all_tags).info.run_id
+        return retry_locked(self.client.create_run, self.experiment_id, run_name=stage, tags=all_tags).info.run_id
 
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         """Mark a run FINISHED, FAILED or KILLED."""
-        self.client.set_terminated(run_id, status=status)
+        retry_locked(self.client.set_terminated, run_id, status=status)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
-            self.client.set_tag(run_id, key, str(value)[:5000])
+            retry_locked(self.client.set_tag, run_id, key, str(value)[:5000])
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
@@ -91,7 +161,7 @@ class Tracker:
         flat = _flatten(params)
         batch = [Param(k[:250], str(v)[:6000]) for k, v in flat.items()]
         for start in range(0, len(batch), 100):
-            self.client.log_batch(run_id, params=batch[start : start + 100])
+            retry_locked(self.client.log_batch, run_id, params=batch[start : start + 100])
 
     def log_metrics(self, run_id: str, metrics: Mapping[str, float]) -> None:
         import time
@@ -108,48 +178,49 @@ class Tracker:
             if math.isfinite(number):
                 batch.append(Metric(_metric_key(key), number, now, 0))
         for start in range(0, len(batch), 500):
-            self.client.log_batch(run_id, metrics=batch[start : start + 500])
+            retry_locked(self.client.log_batch, run_id, metrics=batch[start : start + 500])
 
     def log_artifacts(self, run_id: str, folder: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifacts(run_id, str(folder), artifact_path)
+        retry_locked(self.client.log_artifacts, run_id, str(folder), artifact_path)
 
     def log_artifact(self, run_id: str, path: Path, artifact_path: str | None = None) -> None:
-        self.client.log_artifact(run_id, str(path), artifact_path)
+        retry_locked(self.client.log_artifact, run_id, str(path), artifact_path)
 
     def log_dict(self, run_id: str, document: Any, name: str) -> None:
-        self.client.log_text(run_id, json.dumps(document, indent=2, default=str), name)
+        retry_locked(self.client.log_text, run_id, json.dumps(document, indent=2, default=str), name)
 
     # ----------------------------------------------------------------------------------------
     # Stage results
 
-    def log_stage_result(self, run_id: str, result: StageResult, out_dir: Path | None = None) -> dict[str, str]:
-        """Log a stage's params, metrics, tables, documents and models; return model versions."""
-        self.log_params(run_id, result.params)
-        self.log_metrics(run_id, result.metrics)
+    def log_stage_outputs(self, run_id: str, params, metrics, out_dir: Path | None, warnings: list[str]) -> None:
+        """Log a stage's params, metrics, output folder and warnings to ``run_id``."""
+        self.log_params(run_id, params)
+        self.log_metrics(run_id, metrics)
         if out_dir is not None and Path(out_dir).exists():
             self.log_artifacts(run_id, Path(out_dir), "outputs")
-        for name, document in result.artifacts.items():
-            self.log_dict(run_id, document, name)
-        if result.warnings:
-            self.log_dict(run_id, result.warnings, "warnings.json")
-        versions = {}
-        for name, model in result.models.items():
-            versions[name] = self.log_model(run_id, model, name, better=result.params.get("_champion_better"))
+        if warnings:
+            self.log_dict(run_id, warnings, "warnings.json")
+
+    def log_models(self, run_id: str, models: Mapping[str, Any], metrics: Mapping[str, float]) -> dict[str, str]:
+        """Log and register each fitted model; return ``{registered name: version}``."""
+        versions = {name: self.log_model(run_id, model, name, metrics) for name, model in models.items() if model is not None}
         if versions:
             self.set_tags(run_id, {f"model.{k}": v for k, v in versions.items()})
         return versions
 
-    def log_model(self, run_id: str, model: Any, registered_name: str, better: bool | None = None) -> str:
+    def log_model(self, run_id: str, model: Any, registered_name: str, metrics: Mapping[str, float] | None = None) -> str:
         """Log an estimator to ``run_id`` and register it; return the new version number.
 
-        ``champion`` goes to the first version, or to a new one when ``better`` is true.
+        ``champion`` goes to the first version, and afterwards to a new version only when its
+        deciding metric (:data:`CHAMPION_METRICS`) beats the champion's.
         """
         import mlflow
         import mlflow.sklearn
         import sklearn
 
         with mlflow.start_run(run_id=run_id, nested=True):
-            info = mlflow.sklearn.log_model(
+            info = retry_locked(
+                mlflow.sklearn.log_model,
                 model,
                 name=registered_name,
                 registered_model_name=registered_name,
@@ -158,14 +229,27 @@ class Tracker:
                 await_registration_for=60,
             )
         version = str(info.registered_model_version)
-        try:
-            self.client.get_model_version_by_alias(registered_name, CHAMPION)
-            has_champion = True
-        except Exception:
-            has_champion = False
-        if not has_champion or better:
-            self.client.set_registered_model_alias(registered_name, CHAMPION, version)
+        if self.should_promote(registered_name, metrics or {}):
+            retry_locked(self.client.set_registered_model_alias, registered_name, CHAMPION, version)
         return version
+
+    def should_promote(self, registered_name: str, metrics: Mapping[str, float]) -> bool:
+        """True when there is no champion yet, or the new metrics beat the champion's run."""
+        try:
+            champion = self.client.get_model_version_by_alias(registered_name, CHAMPION)
+        except Exception:
+            return True
+        key, higher_is_better = CHAMPION_METRICS.get(registered_name, (None, True))
+        new = metrics.get(key) if key else None
+        if new is None or not math.isfinite(float(new)):
+            return False
+        try:
+            old = self.client.get_run(champion.run_id).data.metrics.get(key)
+        except Exception:
+            old = None
+        if old is None:
+            return True
+        return float(new) > old if higher_is_better else float(new) < old
 
     # ----------------------------------------------------------------------------------------
     # Reading back
@@ -186,6 +270,10 @@ class Tracker:
             order_by=["attributes.start_time DESC"],
             max_results=limit,
         )
+
+
+def _process_tags() -> dict[str, str]:
+    return {"launchlab.version": __version__, "launchlab.pid": str(os.getpid()), "launchlab.host": socket.gethostname()}
 
 
 def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -81,3 +81,44 @@ def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isol
     assert readout["decision"] == parent.data.tags["decision"]
     report = (Path(config.out_dir) / "report.html").read_text()
     assert "Launch cycle" in report and "data:image/png;base64," in report
+
+
+@pytest.mark.slow
+def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_store):
+    from flows.launch_cycle import launch_cycle
+
+    config = _small_cycle(repo, isolated_store)
+    concepts = isolated_store / "concepts.yaml"
+    concepts.write_text((repo / "data" / "concepts.yaml").read_text())
+    config.concepts = concepts
+    first = launch_cycle(config)
+    assert not any(s["reused"] for s in first["stages"].values())
+
+    # unchanged inputs: every stage is reused, no model is registered again
+    second = launch_cycle(config)
+    assert all(s["reused"] for s in second["stages"].values())
+    assert all(s["models"] == first["stages"][k]["models"] for k, s in second["stages"].items())
+    tracker = Tracker(Settings()).connect()
+    parent, children = tracker.cycle_runs(second["parent_run_id"])
+    assert parent.info.status == "FINISHED" and len(children) == 4
+    assert {c.data.tags["launchlab.cache_hit"] for c in children} == {"true"}
+    assert children[0].data.metrics == {k: v for k, v in children[0].data.metrics.items()}  # metrics copied over
+    assert children[0].data.metrics["n_needs"] == first["stages"]["01-insight"]["metrics"]["n_needs"]
+
+    # a cycle that fails in the concepts stage leaves earlier stages finished and the parent FAILED
+    concepts.write_text("concepts: [unclosed\n")
+    with pytest.raises(Exception):
+        launch_cycle(config)
+    failed = tracker.recent_cycles(limit=1)[0]
+    assert failed.info.status == "FAILED"
+    _, failed_children = tracker.cycle_runs(failed.info.run_id)
+    assert {c.info.run_name: c.info.status for c in failed_children} == {
+        "01-insight": "FINISHED", "02-trends": "FINISHED", "03-concepts": "FAILED"
+    }
+
+    # fixed input: the cycle resumes, recomputing only the concepts stage (and what follows it)
+    concepts.write_text((repo / "data" / "concepts.yaml").read_text().replace("CON-01", "CON-01b"))
+    third = launch_cycle(config)
+    reused = {k: s["reused"] for k, s in third["stages"].items()}
+    assert reused == {"01-insight": True, "02-trends": True, "03-concepts": False, "04-incubation": True}
+    assert int(third["stages"]["03-concepts"]["models"]["launchlab-concept-scorer"]) == 2
