@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test ui prefect-ui install clean help
+.PHONY: run test ui prefect-ui serve install clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,6 +33,9 @@ ui: $(STAMP)  ## open the MLflow UI on the project's store at http://127.0.0.1:5
 
 prefect-ui: $(STAMP)  ## start a local Prefect server and UI at http://127.0.0.1:4200
 	PREFECT_HOME=$(CURDIR)/.prefect $(BIN)/prefect server start --host 127.0.0.1
+
+serve: $(STAMP)  ## start a local Prefect server (UI at http://127.0.0.1:4200) and serve the scheduled deployments
+	HF_HUB_OFFLINE=1 $(BIN)/launchlab serve --start-server
 
 clean:  ## remove outputs (keeps .venv and mlruns)
 	rm -rf out .pytest_cache

@@ -14,6 +14,7 @@ _HOME = Path(tempfile.mkdtemp(prefix="launchlab-tests-"))
 os.environ["PREFECT_HOME"] = str(_HOME / "prefect")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -54,3 +55,23 @@ def isolated_store(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LAUNCHLAB_EXPERIMENT", "test-cycles")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run ``launchlab ARGS…`` in-process; return (exit code, stdout, stderr)."""
+    import sys
+
+    from launchlab import cli as cli_module
+
+    def run(*args: object) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["launchlab", *map(str, args)])
+        code = 0
+        try:
+            cli_module.main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

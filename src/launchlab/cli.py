@@ -5,8 +5,8 @@ Bad input ends with one line on stderr and exit code 2; a bug ends with a traceb
 
 from __future__ import annotations
 
-import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -29,8 +29,9 @@ app = typer.Typer(
 incubate_app = typer.Typer(help="Post-launch readouts: A/B tests and adoption curves.", no_args_is_help=True)
 app.add_typer(incubate_app, name="incubate")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output (CI logs, files) gets wide tables instead of 80-column squeezed ones.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
 
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")]
 Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]
@@ -349,6 +350,163 @@ def incubate_bass(
             table.add_row(str(uid), f"{fit.get('p', float('nan')):.4f}", f"{fit.get('q', float('nan')):.4f}", f"{fit.get('m', float('nan')):,.0f}", str(fit.get("peak_period")), str(fit.get("warning") or ""))
     out.print(table)
     out.print(f"Wrote {out_dir / 'bass.json'}")
+
+
+@app.command()
+def serve(
+    config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Cycle config YAML used as the deployments' default parameters.")] = None,
+    timezone: Annotated[str, typer.Option(help="Timezone of the schedules (IANA name).")] = "UTC",
+    weekly_cron: Annotated[str, typer.Option(help="Cron of the weekly full launch cycle.")] = "0 6 * * 1",
+    daily_cron: Annotated[str, typer.Option(help="Cron of the daily incubation readout.")] = "0 7 * * *",
+    start_server: Annotated[bool, typer.Option("--start-server", help="Also start a local Prefect server on 127.0.0.1 (home .prefect/).")] = False,
+    port: Annotated[int, typer.Option(help="Port of the server started by --start-server.")] = 4200,
+) -> None:
+    """Serve the scheduled deployments (weekly launch cycle, daily incubation readout) on a
+    running Prefect server, so they run on schedule and from the Prefect UI's "Run" button.
+
+    Needs a running server: PREFECT_API_URL (e.g. http://127.0.0.1:4200/api), or --start-server
+    (what `make serve` does). Stop with Ctrl-C; the schedules stay active for the next serve.
+
+    Example: launchlab serve --start-server --timezone Europe/Paris
+    """
+    import os
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from launchlab.config import Settings
+    from launchlab.runtime import prepare_environment, start_prefect_server, stop_process, wait_for_prefect
+
+    server = None
+    if start_server:
+        server, api_url = start_prefect_server(Path(Settings().prefect_home).resolve(), port=port)
+        try:
+            wait_for_prefect(api_url, process=server)
+        except RuntimeError as exc:
+            stop_process(server)
+            raise InputError(f"{exc} (log: {Path(Settings().prefect_home) / 'server.log'})", fix=f"free port {port} or pass --port") from None
+        os.environ["PREFECT_API_URL"] = api_url
+        err.print(f"Prefect server and UI at {api_url.removesuffix('/api')}")
+    if not os.environ.get("PREFECT_API_URL"):
+        raise InputError(
+            "serving deployments needs a running Prefect server (Prefect's ephemeral API cannot run schedules)",
+            fix="run `make serve`, or start `prefect server start` and set PREFECT_API_URL=http://127.0.0.1:4200/api",
+        )
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"unknown timezone {timezone!r}", fix="use an IANA name such as UTC or Europe/Paris") from None
+    prepare_environment()
+    if config is not None:
+        from launchlab.config import load_cycle_config
+
+        load_cycle_config(config)
+    from flows.deployments import serve_deployments
+
+    try:
+        serve_deployments(config, timezone=timezone, weekly_cron=weekly_cron, daily_cron=daily_cron)
+    finally:
+        if server is not None:
+            stop_process(server)
+
+
+@app.command()
+def cycles(
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many recent cycles.")] = 20,
+) -> None:
+    """List past launch cycles: date, status, decision, data versions and time per stage.
+
+    Example: launchlab cycles -n 5
+    """
+    from launchlab.config import Settings
+    from launchlab.runtime import prepare_environment
+    from launchlab.tracking import Tracker
+
+    prepare_environment()
+    tracker = Tracker(Settings()).connect()
+    runs = tracker.recent_cycles(limit=limit)
+    if not runs:
+        out.print("No launch cycles recorded yet: run `launchlab run`.")
+        return
+    table = Table(title=f"Launch cycles in {Settings().experiment}", title_justify="left")
+    for column in ("started (UTC)", "cycle", "status", "decision", "reviews data", "insight", "trends", "concepts", "incubation"):
+        table.add_column(column)
+    for run in runs:
+        _, children = tracker.cycle_runs(run.info.run_id)
+        durations = {}
+        for child in children:
+            seconds = ((child.info.end_time or child.info.start_time) - child.info.start_time) / 1000
+            durations[child.info.run_name] = f"{seconds:.0f}s" + (" (cached)" if child.data.tags.get("launchlab.cache_hit") == "true" else "")
+        started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            started, run.data.tags.get("launchlab.cycle_id", run.info.run_name or ""), run.info.status, run.data.tags.get("decision", "—"),
+            run.data.tags.get("data.reviews.sha256", "—")[:10],
+            *(durations.get(stage, "—") for stage in ("01-insight", "02-trends", "03-concepts", "04-incubation")),
+        )
+    out.print(table)
+
+
+@app.command()
+def diff(
+    cycle_a: Annotated[str, typer.Argument(help="Earlier cycle: cycle id, MLflow run id, or 'previous'.")] = "previous",
+    cycle_b: Annotated[str, typer.Argument(help="Later cycle: cycle id, MLflow run id, or 'latest'.")] = "latest",
+) -> None:
+    """Show what changed between two cycles: new and vanished needs, trend class changes,
+    concept rank changes, model versions and the decision.
+
+    Example: launchlab diff previous latest
+    """
+    from launchlab.config import Settings
+    from launchlab.history import diff_cycles
+    from launchlab.runtime import prepare_environment
+    from launchlab.tracking import Tracker
+
+    prepare_environment()
+    tracker = Tracker(Settings()).connect()
+    runs = []
+    for ref in (cycle_a, cycle_b):
+        run = tracker.find_cycle(ref)
+        if run is None:
+            raise InputError(f"no launch cycle {ref!r} in the MLflow store", fix="list them with `launchlab cycles`")
+        runs.append(run)
+    outputs = []
+    for run in runs:
+        _, children = tracker.cycle_runs(run.info.run_id)
+        by_stage = {c.info.run_name: c.info.run_id for c in children}
+        read = lambda stage, name: tracker.download_output(by_stage[stage], name) if stage in by_stage else None  # noqa: E731
+        models = {k[len("model."):]: v for k, v in run.data.tags.items() if k.startswith("model.")}
+        needs = read("01-insight", "needs.parquet")
+        outputs.append((needs if needs is not None else pd_empty(), read("02-trends", "trends.parquet"), read("03-concepts", "scores.parquet"), models, run.data.tags.get("decision")))
+    (na, ta, sa, ma, da), (nb, tb, sb, mb, db) = outputs
+    result = diff_cycles((na, nb), (ta, tb), (sa, sb), (ma, mb), (da, db))
+    ida, idb = (r.data.tags.get("launchlab.cycle_id", r.info.run_id) for r in runs)
+    out.print(f"[bold]{ida}[/] → [bold]{idb}[/]")
+    out.print(f"Needs: {len(result.matched_needs)} kept, {len(result.new_needs)} new, {len(result.vanished_needs)} vanished")
+    for label in result.new_needs:
+        out.print(f"  [green]+ {label}[/]", highlight=False)
+    for label in result.vanished_needs:
+        out.print(f"  [red]- {label}[/]", highlight=False)
+    if len(result.trend_changes):
+        out.print(f"Trend class changes: {len(result.trend_changes)}")
+        for _, row in result.trend_changes.head(15).iterrows():
+            out.print(f"  {row['unique_id']}: {row['class_a']} → {row['class_b']}", highlight=False)
+    else:
+        out.print("Trend classes: no change")
+    if len(result.rank_changes):
+        table = Table(title="Concept ranks", title_justify="left")
+        for column in ("concept", "rank before", "rank now", "moved"):
+            table.add_column(column)
+        for _, row in result.rank_changes.iterrows():
+            fmt = lambda v: "—" if v != v else f"{v:.0f}"  # noqa: E731
+            table.add_row(str(row["name"]), fmt(row["rank_a"]), fmt(row["rank_b"]), fmt(row["moved"]) if row["moved"] == row["moved"] else "new/gone")
+        out.print(table)
+    for name, (va, vb) in result.model_changes.items():
+        out.print(f"Model {name}: version {va or '—'} → {vb or '—'}")
+    out.print(f"Decision: {da or '—'} → {db or '—'}")
+
+
+def pd_empty():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["label"])
 
 
 @app.command("config")

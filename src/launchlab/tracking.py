@@ -262,6 +262,32 @@ class Tracker:
         )
         return parent, sorted(children, key=lambda r: r.info.run_name or "")
 
+    def download_output(self, run_id: str, name: str):
+        """Read ``outputs/<name>`` (a parquet table or JSON file) of a stage run, or None."""
+        import pandas as pd
+
+        folder = scratch_dir()
+        try:
+            path = Path(self.client.download_artifacts(run_id, f"outputs/{name}", str(folder)))
+        except Exception:
+            return None
+        if name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def find_cycle(self, ref: str):
+        """A cycle's parent run by run id, cycle id, or ``latest`` / ``previous``."""
+        if ref in ("latest", "previous"):
+            runs = self.recent_cycles(limit=2)
+            index = 0 if ref == "latest" else 1
+            return runs[index] if len(runs) > index else None
+        try:
+            return self.client.get_run(ref)
+        except Exception:
+            pass
+        runs = self.client.search_runs([self.experiment_id], filter_string=f"tags.`launchlab.cycle_id` = '{ref}'", max_results=1)
+        return runs[0] if runs else None
+
     def recent_cycles(self, limit: int = 20):
         """Parent runs of past cycles, newest first."""
         return self.client.search_runs(

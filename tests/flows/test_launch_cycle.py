@@ -84,7 +84,7 @@ def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isol
 
 
 @pytest.mark.slow
-def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_store):
+def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_store, cli):
     from flows.launch_cycle import launch_cycle
 
     config = _small_cycle(repo, isolated_store)
@@ -122,3 +122,13 @@ def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_
     reused = {k: s["reused"] for k, s in third["stages"].items()}
     assert reused == {"01-insight": True, "02-trends": True, "03-concepts": False, "04-incubation": True}
     assert int(third["stages"]["03-concepts"]["models"]["launchlab-concept-scorer"]) == 2
+
+    # cycle history on the command line
+    code, out, err = cli("cycles")
+    assert code == 0, err
+    assert out.count("test-cycle-") >= 4 and "FAILED" in out and "(cached)" in out
+    code, out, err = cli("diff", first["cycle_id"], third["cycle_id"])
+    assert code == 0, err
+    assert "CON-01b" not in out  # names, not ids, are shown
+    assert "Model launchlab-concept-scorer: version 1 → 2" in out
+    assert "new/gone" in out
