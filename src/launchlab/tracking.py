@@ -16,7 +16,8 @@ import socket
 import sqlite3
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,25 @@ def enable_wal(tracking_uri: str) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+@contextmanager
+def _store_lock(tracking_uri: str) -> Iterator[None]:
+    """An exclusive lock beside a SQLite store (no-op for other stores)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(tracking_uri[len(prefix):] + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -92,20 +112,19 @@ class Tracker:
         from mlflow import MlflowClient
 
         uri = self.settings.resolved_tracking_uri()
-        enable_wal(uri)
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
-        self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-        experiment = retry_locked(self._client.get_experiment_by_name, self.settings.experiment)
-        if experiment is None:
-            location = self.settings.resolved_artifact_root().rstrip("/") + "/" + self.settings.experiment
-            try:
+        # Two processes creating a new SQLite store at once both try to create its tables:
+        # the first connection (schema creation, experiment creation) is serialised by a file lock.
+        with _store_lock(uri):
+            enable_wal(uri)
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
+            self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            experiment = retry_locked(self._client.get_experiment_by_name, self.settings.experiment)
+            if experiment is None:
+                location = self.settings.resolved_artifact_root().rstrip("/") + "/" + self.settings.experiment
                 self.experiment_id = retry_locked(self._client.create_experiment, self.settings.experiment, artifact_location=location)
-            except Exception:
-                # another cycle created it at the same moment
-                self.experiment_id = retry_locked(self._client.get_experiment_by_name, self.settings.experiment).experiment_id
-        else:
-            self.experiment_id = experiment.experiment_id
+            else:
+                self.experiment_id = experiment.experiment_id
         return self
 
     def fail_orphaned_runs(self) -> list[str]:

@@ -37,9 +37,10 @@ def _write_cycle(repo: Path, folder: Path, name: str, out: str = "out") -> Path:
     return path
 
 
-def _start(config: Path, folder: Path, log: str) -> subprocess.Popen:
+def _start(config: Path, folder: Path, log: str, api: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PREFECT_HOME"] = str(folder / "prefect")
+    env["PREFECT_API_URL"] = api  # one server for all the runs: no ephemeral start-up per run
     launchlab = Path(sys.executable).with_name("launchlab")
     return subprocess.Popen(
         [str(launchlab), "run", "--config", str(config)],
@@ -57,12 +58,12 @@ def _running_stage(tracker: Tracker) -> str | None:
 
 
 @pytest.mark.slow
-def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(repo, isolated_store):
+def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(repo, isolated_store, prefect_api):
     config = _write_cycle(repo, isolated_store, "faults")
     tracker = Tracker(Settings()).connect()
     killed_in = []
     for stage in STAGES:
-        process = _start(config, isolated_store, f"kill-{stage}")
+        process = _start(config, isolated_store, f"kill-{stage}", prefect_api)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and process.poll() is None:
             if _running_stage(tracker) == stage:
@@ -77,7 +78,7 @@ def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(rep
         # the killed runs stay RUNNING until the next start notices their process is dead
         assert _running_stage(tracker) == stage
 
-    process = _start(config, isolated_store, "final")
+    process = _start(config, isolated_store, "final", prefect_api)
     assert process.wait(timeout=300) == 0, (isolated_store / "final.err").read_text()[-3000:]
     assert killed_in == list(STAGES)
 
@@ -105,10 +106,10 @@ def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(rep
 
 
 @pytest.mark.slow
-def test_two_cycles_started_at_once_on_one_sqlite_store_both_complete(repo, isolated_store):
+def test_two_cycles_started_at_once_on_one_sqlite_store_both_complete(repo, isolated_store, prefect_api):
     first = _write_cycle(repo, isolated_store, "alpha", out="out-alpha")
     second = _write_cycle(repo, isolated_store, "beta", out="out-beta")
-    processes = [_start(first, isolated_store, "alpha"), _start(second, isolated_store, "beta")]
+    processes = [_start(first, isolated_store, "alpha", prefect_api), _start(second, isolated_store, "beta", prefect_api)]
     codes = [p.wait(timeout=400) for p in processes]
     assert codes == [0, 0], [(isolated_store / f"{n}.err").read_text()[-2000:] for n in ("alpha", "beta")]
     tracker = Tracker(Settings()).connect()
