@@ -13,11 +13,12 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.context import TaskRunContext
 
+from flows import scaleout
 from launchlab import __version__, stages
 from launchlab.config import CycleConfig, Settings, default_cycle_config
 from launchlab.provenance import git_commit
@@ -75,7 +76,7 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
 def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> dict[str, Any]:
     """Run one stage, register its models in ``run_id``, and record what it produced."""
     label = {"01-insight": "embedding reviews", "02-trends": "forecasting"}.get(stage, stage)
-    run = stages.run_stage(stage, config, progress=_progress(label))
+    run = stages.run_stage(stage, config, progress=_progress(label), **scaleout.stage_hooks(stage, config))
     tracker = Tracker(Settings()).connect()
     versions = tracker.log_models(run_id, run.result.models, run.result.metrics)
     record = stages.write_stage_record(run, fingerprint, run_id)
@@ -141,8 +142,16 @@ STAGE_FLOWS = (insight_flow, trends_flow, concepts_flow, incubation_flow)
 
 
 @flow(name="launch-cycle", log_prints=True)
-def launch_cycle(config: CycleConfig | None = None) -> dict[str, Any]:
-    """A full launch cycle: insight → trends → concepts → incubation, one MLflow parent run."""
+def launch_cycle(
+    config: CycleConfig | None = None,
+    task_runner: Literal["default", "dask"] = "default",
+    dask_address: str | None = None,
+) -> dict[str, Any]:
+    """A full launch cycle: insight → trends → concepts → incubation, one MLflow parent run.
+
+    ``task_runner="dask"`` spreads embedding batches and forecast chunks over a Dask cluster: the
+    one at ``dask_address`` (``tcp://host:8786``), else a local one started for the cycle.
+    """
     logger = get_run_logger()
     config = config or default_cycle_config()
     started = datetime.now(UTC)
@@ -154,19 +163,21 @@ def launch_cycle(config: CycleConfig | None = None) -> dict[str, Any]:
     commit = git_commit()
     parent = tracker.start_cycle(
         cycle_id,
-        tags={"launchlab.cycle_id": cycle_id, "mlflow.source.git.commit": commit, "launchlab.config_name": config.name},
+        tags={"launchlab.cycle_id": cycle_id, "mlflow.source.git.commit": commit, "launchlab.config_name": config.name,
+              "launchlab.task_runner": task_runner},
         params=config.model_dump(mode="json"),
     )
     logger.info("cycle %s: MLflow run %s", cycle_id, parent)
     stage_results: dict[str, dict[str, Any]] = {}
     try:
-        for stage_flow in STAGE_FLOWS:
-            result = stage_flow(config, parent_run_id=parent)
-            stage_results[result["stage"]] = result
-            tags = {f"run.{result['stage']}": result["run_id"], f"cache_hit.{result['stage']}": str(result["reused"]).lower()}
-            tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
-            tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
-            tracker.set_tags(parent, tags)
+        with scaleout.stage_task_runner(task_runner, dask_address) as runner:
+            for stage_flow in STAGE_FLOWS:
+                result = (stage_flow.with_options(task_runner=runner) if runner else stage_flow)(config, parent_run_id=parent)
+                stage_results[result["stage"]] = result
+                tags = {f"run.{result['stage']}": result["run_id"], f"cache_hit.{result['stage']}": str(result["reused"]).lower()}
+                tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
+                tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
+                tracker.set_tags(parent, tags)
         report = build_report(config, stage_results, cycle_id=cycle_id)
         tracker.log_artifact(parent, report)
         decision = stage_results[stages.INCUBATION]["summary"].get("decision", {})

@@ -69,12 +69,24 @@ def run(
     config: Annotated[Optional[Path], typer.Option("--config", "-c", help="Cycle config YAML (default: the bundled demo).")] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", "-o", help="Override the config's output folder.")] = None,
     sample: Annotated[Optional[int], typer.Option("--sample", help="Override how many reviews to sample.")] = None,
+    task_runner: Annotated[
+        str,
+        typer.Option("--task-runner",
+                     help="dask: spread embedding batches and forecasts over a Dask cluster (local unless --dask-address)."),
+    ] = "default",
+    dask_address: Annotated[
+        Optional[str], typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
+    ] = None,
 ) -> None:
     """Run a full launch cycle (insight → trends → concepts → incubation) as a Prefect flow,
     tracked as one MLflow parent run with a child run per stage.
 
-    Example: launchlab run --config my-cycle.yaml
+    Example: launchlab run --config my-cycle.yaml --task-runner dask
     """
+    if task_runner not in ("default", "dask"):
+        raise InputError(f"unknown task runner {task_runner!r}", fix="use --task-runner default or --task-runner dask")
+    if dask_address and task_runner != "dask":
+        raise InputError("--dask-address needs --task-runner dask", fix="add --task-runner dask or drop --dask-address")
     from launchlab.config import Settings, default_cycle_config, load_cycle_config
     from launchlab.runtime import prepare_environment
 
@@ -89,7 +101,7 @@ def run(
     err.print(f"[bold]launchlab {__version__}[/]: cycle [cyan]{cycle.name}[/], MLflow at {settings.resolved_tracking_uri()}")
     from flows.launch_cycle import launch_cycle
 
-    result = launch_cycle(cycle)
+    result = launch_cycle(cycle, task_runner=task_runner, dask_address=dask_address)
     print_cycle_summary(result)
 
 
@@ -339,7 +351,7 @@ def incubate_bass(
 
     loaded = io.load_series(series, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout)
     result = fit_bass(loaded.frame[["unique_id", "ds", "y"]], config=BassConfig(cumulative=cumulative))
-    _write_outputs(result, out_dir, {"series": loaded.quarantine})
+    _write_outputs(result, out_dir, {"series": loaded.quarantine, "series_stage": result.quarantine})
     _print_warnings(loaded.warnings + result.warnings)
     err.print(_counts_line(str(series), loaded.counts(), out_dir), highlight=False)
     table = Table(title="Bass fits", title_justify="left")

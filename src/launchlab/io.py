@@ -197,7 +197,28 @@ def _read_json(path: Path) -> pd.DataFrame:
                 ) from None
     if not all(isinstance(r, dict) for r in records):
         raise InputError("must hold one JSON object per row", file=str(path), fix="write JSON Lines of objects")
+    if _SURROGATE_ESCAPE.search(text):
+        _reject_lone_surrogates(records, path)
     return pd.DataFrame.from_records(records)
+
+
+# A \uD800-\uDFFF escape: half of a UTF-16 pair, valid JSON but not text when it stands alone.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _reject_lone_surrogates(records: list, path: Path) -> None:
+    """Raise InputError naming the first record holding a lone surrogate (it cannot be written
+    to Parquet or CSV, so it would fail at the end of the stage instead of here)."""
+    for row, record in enumerate(records, start=1):
+        try:
+            json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                "has a \\u escape that is half of a UTF-16 surrogate pair (not valid text)",
+                file=str(path),
+                row=row,
+                fix="re-export the file as UTF-8 text",
+            ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,9 +334,13 @@ def parse_dates(values: pd.Series) -> pd.Series:
         return pd.to_datetime(values, errors="coerce").dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
     as_num = pd.to_numeric(values, errors="coerce")
     if values.notna().any() and as_num[values.notna()].notna().all():
-        unit = "ms" if as_num.abs().max() > 1e11 else "s"
-        if as_num.abs().max() > 1e8:
-            return pd.to_datetime(as_num, unit=unit, errors="coerce")
+        magnitude = as_num.abs()
+        if magnitude.max() > 1e8:
+            # The unit follows the typical value, so one absurd cell cannot turn seconds into
+            # milliseconds; values beyond what a timestamp can hold become NaT (quarantined).
+            unit = "ms" if magnitude[np.isfinite(magnitude)].median() > 1e11 else "s"
+            limit = 9.2e15 if unit == "ms" else 9.2e9
+            return pd.to_datetime(as_num.where(magnitude < limit), unit=unit, errors="coerce")
     text = values.astype("string").str.strip()
     parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
     missing = parsed.isna() & text.notna()
@@ -540,10 +565,7 @@ def validate_series(
             warnings.append(f"ignored {len(ignored)} non-period columns: {', '.join(map(str, ignored[:6]))}{' …' if len(ignored) > 6 else ''}")
         if not periods:
             raise InputError("no period columns found in a wide file", file=source, fix="use --layout long with --ds-col and --y-col")
-        long = original[[id_col, *periods]].copy()
-        long.insert(0, S.SOURCE_ROW, original.index + 1)
-        long = long.melt(id_vars=[S.SOURCE_ROW, id_col], var_name=S.DS, value_name=S.Y)
-        long = long.rename(columns={id_col: S.UNIQUE_ID})
+        long = _stack(original[periods], {S.UNIQUE_ID: original[id_col]}, var_name=S.DS)
         long[S.UNIQUE_ID] = long[S.UNIQUE_ID].astype("string").str.strip()
         if all(_PERIOD_COLUMN.match(str(p)) for p in periods):
             long[S.DS] = long[S.DS].map(lambda c: int(_PERIOD_COLUMN.match(str(c)).group(1)))
@@ -557,10 +579,7 @@ def validate_series(
             warnings.append(f"ignored {len(ignored)} non-numeric columns: {', '.join(map(str, ignored[:6]))}")
         if not numeric:
             raise InputError("no numeric series columns found", file=source, fix="use --layout long with --id-col, --ds-col and --y-col")
-        long = original[numeric].copy()
-        long.insert(0, S.SOURCE_ROW, original.index + 1)
-        long[S.DS] = original[ds_col] if ds_col else original.index + 1
-        long = long.melt(id_vars=[S.SOURCE_ROW, S.DS], var_name=S.UNIQUE_ID, value_name=S.Y)
+        long = _stack(original[numeric], {S.DS: original[ds_col] if ds_col else original.index + 1}, var_name=S.UNIQUE_ID)
         long[S.UNIQUE_ID] = long[S.UNIQUE_ID].astype("string")
         ds_column, y_column = ds_col or "row order", "series columns"
     else:
@@ -589,6 +608,21 @@ def validate_series(
     loaded = Loaded(long[[S.UNIQUE_ID, S.DS, S.Y, S.SOURCE_ROW]], quarantine, source, rows_in=rows_in, mapping=dict(found), warnings=warnings)
     loaded.warnings.append(f"layout {layout}: {long[S.UNIQUE_ID].nunique()} series")
     return loaded
+
+
+def _stack(values: pd.DataFrame, fixed: Mapping[str, object], *, var_name: str) -> pd.DataFrame:
+    """Wide → long, column by column (as ``melt``), with ``source_row`` and ``y``.
+
+    Built from arrays rather than ``DataFrame.melt`` so that user columns named like the
+    canonical ones (``y``, ``ds``, ``source_row``) cannot clash with the output columns.
+    """
+    n, k = values.shape
+    long = pd.DataFrame({S.SOURCE_ROW: np.tile(np.arange(1, n + 1), k)})
+    for name, column in fixed.items():
+        long[name] = np.tile(np.asarray(column), k)
+    long[var_name] = np.repeat(np.asarray([str(c) for c in values.columns], dtype=object), n)
+    long[S.Y] = values.to_numpy(dtype=object).ravel(order="F")
+    return long
 
 
 def _parse_ds(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -642,6 +676,8 @@ def _read_yaml_concepts(path: Path) -> pd.DataFrame:
         raise InputError(f"is not valid YAML{where} ({getattr(exc, 'problem', exc)})", file=str(path)) from None
     if isinstance(doc, dict) and "concepts" in doc:
         doc = doc["concepts"]
+    if isinstance(doc, list):
+        _reject_lone_surrogates(doc, path)
     if not isinstance(doc, list) or not doc:
         raise InputError("must hold a list of concepts (or a 'concepts:' list)", file=str(path), fix="see data/concepts.yaml")
     for i, item in enumerate(doc, start=1):
@@ -733,13 +769,26 @@ def load_experiment(path: str | Path, *, required: tuple[str, ...] = ()) -> Load
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _defuse(value: object) -> object:
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells a spreadsheet would run as a formula with a quote (CSV injection)."""
+    """Prefix text cells (and column names) a spreadsheet would run as a formula with a quote
+    (CSV injection). Text in ``string`` columns counts as much as in ``object`` ones."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object).map(_defuse)
+    out.columns = [_defuse(str(c)) for c in out.columns]
     return out
+
+
+def _plain_name(name: str) -> str:
+    """Output files are named by launchlab, never by user data: refuse anything but a plain name."""
+    if not name or name in (".", "..") or any(ch in name for ch in ("/", "\\", "\x00")) or Path(name).is_absolute():
+        raise ValueError(f"not a plain file name: {name!r}")
+    return name
 
 
 def write_quarantine(quarantine: pd.DataFrame, out_dir: str | Path, name: str) -> Path | None:
@@ -747,19 +796,21 @@ def write_quarantine(quarantine: pd.DataFrame, out_dir: str | Path, name: str) -
     if quarantine is None or quarantine.empty:
         return None
     folder = Path(out_dir) / "quarantine"
+    path = folder / f"{_plain_name(name)}.csv"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.csv"
     frame = quarantine.copy()
     for column in frame.columns:
         frame[column] = frame[column].map(lambda v: json.dumps(list(v)) if isinstance(v, (list, tuple, np.ndarray)) else v)
-    neutralise_formulas(frame).to_csv(path, index=False)
+    # CRLF line ends (RFC 4180) make the writer quote any cell holding a bare CR, which would
+    # otherwise start a new row in a spreadsheet (and smuggle a formula past the prefixing).
+    neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\r\n")
     return path
 
 
 def write_table(frame: pd.DataFrame, out_dir: str | Path, name: str) -> Path:
     """Write one output table as ``out_dir/<name>.parquet``."""
     folder = Path(out_dir)
+    path = folder / f"{_plain_name(name)}.parquet"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.parquet"
     frame.to_parquet(path, index=False)
     return path

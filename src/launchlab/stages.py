@@ -111,6 +111,11 @@ def run_insight(
     loaded = io.load_reviews(reviews.path, mapping=reviews.mapping, sample=reviews.sample, seed=config.seed)
     embedder = embedder or get_embedder(embedding_model)
     result = discover_needs(loaded.frame, embedder=embedder, config=config, progress=progress)
+    # the concept stage's simulated panel builds personas from the review text and age band
+    table = result.tables.get("reviews")
+    extra = [c for c in (S.TEXT, "age") if c in loaded.frame and table is not None and c not in table]
+    if extra:
+        result.tables["reviews"] = table.merge(loaded.frame[[S.REVIEW_ID, *extra]], on=S.REVIEW_ID, how="left")
     _account(result, loaded, "reviews")
     quarantines = {"reviews": loaded.quarantine}
     if result.quarantine is not None and len(result.quarantine):
@@ -154,8 +159,13 @@ def run_trends(
     out_dir: Path,
     insight_reviews: pd.DataFrame | None = None,
     progress: ProgressCallback | None = None,
+    forecast: Callable[..., StageResult] | None = None,
 ) -> StageRun:
-    """Build need series (when reviews have dates) plus external series; forecast; classify."""
+    """Build need series (when reviews have dates) plus external series; forecast; classify.
+
+    ``forecast`` replaces ``forecast_trends`` (same signature), e.g. by
+    ``launchlab.scaleout.chunked_forecast`` to spread the series over workers.
+    """
     from launchlab.trends import forecast_trends, need_series
 
     frame, loads = load_series_inputs(series)
@@ -181,7 +191,8 @@ def run_trends(
         )
     # Dated need series and integer-period external series cannot share a calendar: forecast
     # each group on its own and stack the tables.
-    parts = [forecast_trends(g[[S.UNIQUE_ID, S.DS, S.Y]], config=config, progress=progress) for g in groups]
+    forecast = forecast or forecast_trends
+    parts = [forecast(g[[S.UNIQUE_ID, S.DS, S.Y]], config=config, progress=progress) for g in groups]
     result = parts[-1]
     result.tables["series"] = groups[-1][[S.UNIQUE_ID, S.DS, S.Y]]
     for part, group in zip(parts[:-1], groups[:-1]):
@@ -197,7 +208,11 @@ def run_trends(
     result.warnings = warnings + result.warnings
     for loaded in loads.values():
         _account(result, loaded, f"series_{Path(loaded.source).name.split('.')[0]}")
-    _write_outputs(result, out_dir, {f"series_{n}": l.quarantine for n, l in loads.items()})
+    stage_rejects = [p.quarantine for p in parts if p.quarantine is not None and len(p.quarantine)]
+    quarantines = {f"series_{n}": l.quarantine for n, l in loads.items()}
+    if stage_rejects:  # rows the forecaster itself set aside (e.g. series with one period)
+        quarantines["series_stage"] = pd.concat(stage_rejects, ignore_index=True)
+    _write_outputs(result, out_dir, quarantines)
     return StageRun(TRENDS, result, out_dir, inputs)
 
 
@@ -226,7 +241,7 @@ def run_concepts(
         kwargs["reviews"] = reviews
     result = score_concepts(loaded.frame, needs, embedder=embedder, trends=trends, config=config, **kwargs)
     _account(result, loaded, "concepts")
-    _write_outputs(result, out_dir, {"concepts": loaded.quarantine})
+    _write_outputs(result, out_dir, {"concepts": loaded.quarantine, "concepts_stage": result.quarantine})
     return StageRun(CONCEPTS, result, out_dir, {"concepts": _input_info(loaded, concepts)})
 
 
@@ -287,6 +302,7 @@ def run_incubation(
         result.warnings.extend(bass.warnings)
         _account(result, loaded_series, "adoption")
         quarantines["adoption"] = loaded_series.quarantine
+        quarantines["adoption_stage"] = bass.quarantine
     decision = decide(ab, bass) if ab is not None else {"decision": "iterate", "reasons": ["no A/B experiment was given"]}
     result.summary = {**(ab.summary if ab else {}), **({"bass": bass.summary} if bass else {}), "decision": decision}
     if "readout.json" in result.artifacts:
@@ -340,14 +356,27 @@ def stage_fingerprint(stage: str, config: CycleConfig, code_version: str = "") -
     return _digest(parts)
 
 
-def run_stage(stage: str, config: CycleConfig, progress: ProgressCallback | None = None) -> StageRun:
-    """Run one stage of a cycle from its config, reading upstream stages' folders."""
+def run_stage(
+    stage: str,
+    config: CycleConfig,
+    progress: ProgressCallback | None = None,
+    *,
+    embedder: Embedder | None = None,
+    forecast: Callable[..., StageResult] | None = None,
+) -> StageRun:
+    """Run one stage of a cycle from its config, reading upstream stages' folders.
+
+    ``embedder`` (insight) and ``forecast`` (trends) replace the in-process defaults, e.g. by the
+    chunked ones of ``launchlab.scaleout`` that run on a cluster.
+    """
     paths = cycle_paths(config)
     if stage == INSIGHT:
-        return run_insight(config.reviews, config=config.insight, out_dir=paths[INSIGHT], embedding_model=config.embedding_model, progress=progress)
+        return run_insight(config.reviews, config=config.insight, out_dir=paths[INSIGHT], embedder=embedder,
+                           embedding_model=config.embedding_model, progress=progress)
     if stage == TRENDS:
         reviews = read_stage_table(paths[INSIGHT], "reviews", required=False)
-        return run_trends(config.series, config=config.trends, out_dir=paths[TRENDS], insight_reviews=reviews, progress=progress)
+        return run_trends(config.series, config=config.trends, out_dir=paths[TRENDS], insight_reviews=reviews, progress=progress,
+                          forecast=forecast)
     if stage == CONCEPTS:
         trends_dir = paths[TRENDS] if (paths[TRENDS] / "trends.parquet").exists() else None
         return run_concepts(config.concepts, insight_dir=paths[INSIGHT], trends_dir=trends_dir, config=config.scoring,

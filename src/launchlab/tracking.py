@@ -33,7 +33,7 @@ CHAMPION_METRICS: dict[str, tuple[str, bool]] = {
     "launchlab-needs": ("silhouette", True),
     "launchlab-sentiment": ("sentiment_accuracy", True),
     "launchlab-forecaster": ("backtest_mase", False),
-    "launchlab-concept-scorer": ("history_cv_score", True),
+    "launchlab-concept-scorer": ("history_cv_auc", True),
     "launchlab-adoption": ("bass_r2", True),
 }
 

@@ -248,3 +248,9 @@ def make_reviews(needs: pd.DataFrame, copies: int = 3) -> pd.DataFrame:
 @pytest.fixture
 def reviews(needs: pd.DataFrame) -> pd.DataFrame:
     return make_reviews(needs)
+
+
+@pytest.fixture
+def need_texts() -> dict:
+    """The handmade needs: label → (share, sentiment, neg_share, texts)."""
+    return NEED_TEXTS

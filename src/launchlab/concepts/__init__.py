@@ -1,11 +1,16 @@
 """Concept scoring: rank candidate products against the needs and trends found, and say why.
 
-``score_concepts(concepts, needs, embedder=..., trends=None, config=None)`` is the stage
-function; :class:`ConceptScorer` the fitted estimator it returns (registered as
-``launchlab-concept-scorer``); :class:`ConceptsConfig` its parameters.
+``score_concepts(concepts, needs, embedder=..., trends=None, config=None, norms=None,
+reviews=None, history=None)`` is the stage function; :class:`ConceptScorer` the fitted
+estimator it returns (registered as ``launchlab-concept-scorer``); :class:`ConceptsConfig` its
+parameters. Submodules: ``scorer`` (the components), ``lexicon`` (defect words), ``panel`` (the
+simulated consumer panel), ``norms`` (percentiles against past concepts), ``history`` (learning
+from past launches).
 """
 
 from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, ConceptsConfig
+from launchlab.concepts.history import OutcomeModel
+from launchlab.concepts.norms import NORM_COLUMNS
 from launchlab.concepts.score import MODEL_NAME, SCORE_COLUMNS, score_concepts
 from launchlab.concepts.scorer import ConceptScorer
 
@@ -13,8 +18,10 @@ __all__ = [
     "COMPONENTS",
     "DEFAULT_WEIGHTS",
     "MODEL_NAME",
+    "NORM_COLUMNS",
     "SCORE_COLUMNS",
     "ConceptScorer",
     "ConceptsConfig",
+    "OutcomeModel",
     "score_concepts",
 ]

@@ -11,17 +11,22 @@ COMPONENTS = ("need_fit", "pain_relief", "momentum", "white_space", "risk")
 """Score components, each on a 0–100 scale, in the order they appear in ``scores``."""
 
 PENALTIES = ("risk",)
-"""Components that lower the overall score instead of adding to it."""
+"""Components that lower the overall score: ``weight * component`` points are taken off."""
 
-DEFAULT_WEIGHTS = {"need_fit": 0.35, "pain_relief": 0.35, "momentum": 0.15, "white_space": 0.15, "risk": 0.5}
+TILTS = ("momentum",)
+"""Components centred on a neutral 50 that move the overall score by ``weight * (component - 50)``."""
+
+DEFAULT_WEIGHTS = {"need_fit": 0.4, "pain_relief": 0.4, "white_space": 0.2, "momentum": 0.2, "risk": 0.5}
 """Default weights of the overall score.
 
-``overall = sum(w_c * c) / sum(w_c)`` over need_fit, pain_relief, momentum and white_space
-(those that could be scored: momentum is skipped without trends), minus ``w_risk * risk``,
-clipped to 0–100. Need fit and pain relief weigh the same: a concept should serve a large need
-*and* relieve a pain. Momentum is a smaller tilt, because trend signals on review volumes are
-noisy; white space a smaller one still, as it overlaps pain relief. Risk is a penalty: with
-weight 0.5 a concept whose text fully repeats the worst complaint loses 50 points.
+``overall = sum(w_c * c) / sum(w_c)`` over need_fit, pain_relief and white_space, plus
+``w_momentum * (momentum - 50)`` when momentum could be scored, minus ``w_risk * risk``, clipped
+to 0–100. Need fit and pain relief weigh the same: a concept should serve a large need *and*
+relieve a pain; white space weighs half as much, as it overlaps pain relief. Momentum is a tilt
+around neutral (a concept on strongly rising needs gains up to 10 points, on declining ones
+loses as much; a neutral or missing trend changes nothing), because trend signals on review
+volumes are noisy. Risk is a penalty: with weight 0.5 a concept whose text fully repeats the
+worst complaint loses 50 points.
 """
 
 
@@ -35,8 +40,8 @@ class ConceptsConfig(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="Weight of each score component in the overall score: need_fit, "
-        "pain_relief, momentum, white_space (weighted mean) and risk (points lost per point of "
-        "risk). Missing components get weight 0.",
+        "pain_relief, white_space (weighted mean), momentum (points per point above 50) and risk "
+        "(points lost per point of risk). Missing components get weight 0.",
     )
     top_k_needs: int = Field(3, ge=1, le=20, description="Matched needs listed per concept.")
     seed: int = Field(42, description="Seed of the bootstrap behind the uncertainty band.")
@@ -106,6 +111,6 @@ class ConceptsConfig(BaseModel):
             raise ValueError(f"unknown score components {unknown}; use any of {list(COMPONENTS)}")
         if any(not math.isfinite(w) or w < 0 for w in value.values()):
             raise ValueError("weights must be finite and non-negative")
-        if sum(w for c, w in value.items() if c not in PENALTIES) <= 0:
-            raise ValueError("at least one weight of need_fit, pain_relief, momentum, white_space must be positive")
+        if sum(w for c, w in value.items() if c not in PENALTIES + TILTS) <= 0:
+            raise ValueError("at least one weight of need_fit, pain_relief, white_space must be positive")
         return {c: float(value.get(c, 0.0)) for c in COMPONENTS}

@@ -16,14 +16,6 @@ import math
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.decomposition import PCA
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
-from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
-from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from launchlab.concepts.config import COMPONENTS
 from launchlab.errors import InputError
@@ -61,6 +53,12 @@ class OutcomeModel(BaseEstimator):
         self.seed = seed
 
     def _pipeline(self, n_rows: int, n_features: int):
+        from sklearn.compose import ColumnTransformer
+        from sklearn.decomposition import PCA
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         k = max(1, min(self.n_text_components, n_rows - 2, n_features - N_SCORE_FEATURES))
         columns = ColumnTransformer(
             [
@@ -69,14 +67,18 @@ class OutcomeModel(BaseEstimator):
             ]
         )
         if self.task == "classification":
-            return make_pipeline(columns, StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+            return make_pipeline(columns, StandardScaler(), LogisticRegression(C=self.C, solver="liblinear"))
         return make_pipeline(columns, StandardScaler(), Ridge(alpha=self.alpha))
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> OutcomeModel:
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.model_selection import StratifiedKFold
+
         X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
         pipeline = self._pipeline(len(X), X.shape[1])
         if self.task == "classification":
-            folds = int(min(3, np.bincount(y.astype(int)).min()))
+            # Two calibration folds: histories are small, and each fold costs a full pipeline fit.
+            folds = int(min(2, np.bincount(y.astype(int)).min()))
             if folds >= 2:
                 cv = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
                 self.model_ = CalibratedClassifierCV(pipeline, method="sigmoid", cv=cv).fit(X, y)
@@ -151,17 +153,17 @@ def validate_history(history: pd.DataFrame, outcome: str, task: str) -> tuple[pd
         y = numeric.where(numeric.isin([0.0, 1.0])).fillna(mapped).to_numpy(float)
     else:
         y = numeric.to_numpy(float)
-    bad = ~np.isfinite(y)
     text = frame[DESCRIPTION] if DESCRIPTION in frame else frame[TEXT]
-    bad |= text.isna().to_numpy() | (text.astype(str).str.strip() == "").to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 1
-        raise InputError(
-            f"past launch has no usable text or {task} outcome",
-            row=row,
-            column=outcome,
-            fix="give every past launch a description and an outcome (success 0/1, or a number)",
-        )
+    no_text = (text.isna() | (text.astype(str).str.strip() == "")).to_numpy()
+    for bad, column, what in (
+        (no_text, DESCRIPTION if DESCRIPTION in frame else TEXT, "has no concept text"),
+        (~np.isfinite(y), outcome, f"has no usable {task} outcome ({'success 0/1' if task == 'classification' else 'a number'})"),
+    ):
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0]) + 1
+            raise InputError(
+                f"past launch {what}", row=row, column=column, fix="fix or drop that past launch"
+            )
     return frame, y, task
 
 
@@ -174,6 +176,10 @@ def learn_from_history(
     ``cv_auc``/``cv_brier`` or ``cv_mae``, the same for the transparent score with prefix
     ``baseline_``, ``history_improves``) and warnings.
     """
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
     n = len(y)
     metrics: dict[str, float] = {"history_n": float(n)}
     warnings: list[str] = []

@@ -34,6 +34,31 @@ NEGATIONS = frozenset(
 )
 """Tokens that, up to four words before a defect word, negate it."""
 
+_FUZZY_NEGATIONS = ("without", "never", "doesn't", "doesnt", "cannot", "prevents", "prevent", "resists", "resist",
+                    "avoids", "instead", "isn't", "aren't", "won't")  # fmt: skip
+"""Negations distinctive enough to be recognised with one typo (short ones like "no" are not)."""
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by at most one insertion, deletion, substitution or swap."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def is_negation(token: str) -> bool:
+    """A negation word, tolerating one typo in the distinctive ones ("wihtout", "nevr")."""
+    if token in NEGATIONS:
+        return True
+    return len(token) >= 4 and any(token[0] == neg[0] and _one_edit(token, neg) for neg in _FUZZY_NEGATIONS)
+
+
 _AFTER = re.compile(r"^[- ]?(?:free|proof|resistant|resisting|less)\b")
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
@@ -52,7 +77,7 @@ def defect_mentions(text: str, pattern: re.Pattern[str] = DEFAULT_PATTERN) -> li
     found = []
     for hit in pattern.finditer(lowered):
         before = _WORD.findall(lowered[: hit.start()])[-4:]
-        if any(tok in NEGATIONS for tok in before):
+        if any(is_negation(tok) for tok in before):
             continue
         if _AFTER.match(lowered[hit.end() :]):
             continue

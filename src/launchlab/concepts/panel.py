@@ -118,10 +118,10 @@ def simulate_panel(
     n_p, n_needs = len(personas), M.shape[1]
     s = np.clip(pd.to_numeric(personas["sentiment"], errors="coerce").to_numpy(float), -1, 1)
 
-    index = {_as_int(nid): j for j, nid in enumerate(scorer.need_ids_)}
+    index = {_need_key(nid): j for j, nid in enumerate(scorer.need_ids_)}
     onehot = np.zeros((n_p, n_needs))
     for p, nid in enumerate(personas["need_id"]):
-        j = index.get(_as_int(nid))
+        j = index.get(_need_key(nid))
         if j is not None:
             onehot[p, j] = 1.0
     direct = np.zeros((n_p, len(M)))
@@ -248,7 +248,7 @@ def _targeting(personas: pd.DataFrame, concepts: pd.DataFrame, segments: list[st
     """``(n_personas, n_concepts)``: 1 where the concept names the persona's segment."""
     out = np.zeros((len(personas), len(concepts)))
     texts = [
-        " ".join([str(r.name), str(r.description), *[str(c) for c in (r.claims or [])]])
+        " ".join([str(r.name), str(r.description), *[str(c) for c in (list(r.claims) if r.claims is not None else [])]])
         for r in concepts.itertuples(index=False)
     ]
     ages = pd.to_numeric(personas["age"], errors="coerce").to_numpy(float) if "age" in personas else None
@@ -265,12 +265,17 @@ def _targeting(personas: pd.DataFrame, concepts: pd.DataFrame, segments: list[st
     return out
 
 
-def _as_int(value: object) -> int | None:
+def _need_key(value: object) -> str | None:
+    """Need ids compare as text, with 3, 3.0 and "3" the same id."""
+    if value is None:
+        return None
     try:
         number = float(value)
     except (TypeError, ValueError):
+        return str(value)
+    if not np.isfinite(number):
         return None
-    return int(number) if np.isfinite(number) else None
+    return str(int(number)) if number == int(number) else str(number)
 
 
 def _key(value: object) -> str | None:

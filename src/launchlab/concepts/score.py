@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -46,11 +47,13 @@ def score_concepts(
     ``concepts`` is the loaded concepts frame (concept_id, name, description, optional claims,
     price, category, source_row); ``needs`` the insight stage's needs table, whose centroids
     were made by ``embedder``; ``trends`` the trend stage's trends table (need series are
-    ``need-<need_id>``). Each concept gets need fit, pain relief and (with trends) momentum on
-    0–100, an overall score (their weighted mean, see :class:`ConceptsConfig`), a bootstrap
-    band over the reviews behind the needs, its rank, its top needs and a one-paragraph
-    explanation built from the facts. Concepts without a usable name or description are
-    quarantined.
+    ``need-<need_id>``). Each concept gets need fit, pain relief, momentum (with trends), white
+    space and risk on 0–100 (see :class:`ConceptScorer`), an overall score (the weighted mean of
+    need fit, pain relief and white space, tilted by momentum and lowered by risk, see
+    :data:`DEFAULT_WEIGHTS`), a bootstrap band over the reviews behind the needs, its rank, its
+    top needs, the defect words its text asserts and a one-paragraph explanation built from the
+    facts. Concepts without a usable id, name or
+    description are quarantined; the ``norms`` table (past and present scores) is always returned.
 
     ``norms`` (the ``norms`` table of earlier runs) adds each concept's percentile against past
     concepts of its category; the returned ``norms`` table is that table plus this run's concepts.
@@ -68,7 +71,8 @@ def score_concepts(
 
     Every concept gets an ``evidence`` level: ``none`` when it barely matches any need
     (relevance < 0.2) or its category has no reviews — its band is then the whole 0–100 range,
-    never a confident number —, ``weak`` below relevance 0.5, else ``strong``.
+    never a confident number, and it ranks after every concept with evidence —, ``weak`` below
+    relevance 0.5, else ``strong``.
 
     Example::
 
@@ -135,7 +139,8 @@ def score_concepts(
         evidence[no_reviews] = "none"
     lo, hi = np.where(evidence == "none", 0.0, lo), np.where(evidence == "none", 100.0, hi)
 
-    order = sorted(range(len(usable)), key=lambda i: (-score[i], i))
+    # A concept without evidence has no defensible place above one with evidence.
+    order = sorted(range(len(usable)), key=lambda i: (evidence[i] == "none", -score[i], i))
     rank = np.empty(len(usable), dtype=int)
     rank[order] = np.arange(1, len(usable) + 1)
 
@@ -152,6 +157,17 @@ def score_concepts(
         )  # fmt: skip
         for i in range(len(usable))
     ]
+    if scorer.head_ is not None:
+        n_past = int(history_metrics.get("history_n", 0))
+        for i in range(len(usable)):
+            if scorer.head_.task == "classification":
+                learned = f"its chance of success is {score[i]:.0f}%"
+            else:
+                learned = f"its predicted outcome ranks at the {score[i]:.0f}th percentile"
+            explanations[i] += (
+                f" Learned from {n_past} past launches, {learned}; the weighted score alone is {transparent[i]:.0f}."
+            )
+    facts = [_need_facts(concept_vecs[i], M[i], top_idx[i], scorer, needs, quotes, quote_index, quote_vecs) for i in range(len(usable))]
     for i in np.flatnonzero(no_reviews):
         explanations[i] += (
             f" No review is about its category ({usable[CATEGORY].iloc[i]}), so there is no evidence for it:"
@@ -173,6 +189,7 @@ def score_concepts(
             "top_needs": [[scorer.labels_[j] for j in idx] for idx in top_idx],
             "risk_terms": [sorted({t for found in per_unit for t in found}) for per_unit in mentions],
             "explanation": explanations,
+            "top_need_facts": [json.dumps(f, ensure_ascii=False) for f in facts],
         }
     )
     for extra in (CATEGORY, PRICE):
@@ -184,8 +201,11 @@ def score_concepts(
     warnings = []
     if trends is None:
         warnings.append("momentum not scored: no trends were given, so the overall score leaves it out")
-    elif not np.isfinite(scorer.growth_).any() and not any(scorer.trend_class_):
-        warnings.append("momentum is neutral (50) for every concept: the trends table has no need-<id> series")
+    elif not scorer.has_trends_:
+        warnings.append(
+            "momentum not scored: the trends table has no need-<id> series (do the reviews have dates?), "
+            "so the overall score leaves it out"
+        )
     weak = scores.loc[scores["relevance"] < 0.2, CONCEPT_ID].tolist()
     if weak:
         warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence")
@@ -234,23 +254,30 @@ def score_concepts(
     }  # fmt: skip
     params = {
         **{f"weight_{c}": w for c, w in scorer.effective_weights().items()},
-        "momentum_scored": trends is not None,
+        "momentum_scored": bool(scorer.has_trends_),
         "pain_source": scorer.pain_source_,
         "score_source": "learned" if scorer.head_ is not None else "transparent",
-        **config.model_dump(exclude={"weights", "null_texts"}),
+        **{
+            k: v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+            for k, v in config.model_dump(exclude={"weights", "null_texts", "defect_terms"}).items()
+        },
         "null_texts": "bundled" if not config.null_texts else f"{len(config.null_texts)} custom",
+        "defect_terms": "bundled" if not config.defect_terms else f"{len(config.defect_terms)} custom",
         "embedder": embedder.model_id,
     }
     summary = {
         "ranking": [
-            {CONCEPT_ID: r[CONCEPT_ID], NAME: r[NAME], "score": float(r["score"])} for _, r in scores.iterrows()
+            {CONCEPT_ID: r[CONCEPT_ID], NAME: r[NAME], "score": float(r["score"]), "evidence": r["evidence"]}
+            for _, r in scores.iterrows()
         ],
-        "momentum_scored": trends is not None,
+        "momentum_scored": bool(scorer.has_trends_),
         "norms": norms is not None,
         "panel": reviews is not None,
         "score_source": "learned" if scorer.head_ is not None else "transparent",
     }
+    evidence_doc = {cid: f for cid, f in zip(usable[CONCEPT_ID].astype(str), facts)}
     return StageResult(
+        artifacts={"concept_evidence.json": evidence_doc},
         tables=tables,
         metrics=metrics,
         params=params,
@@ -470,6 +497,51 @@ def _best_quote(
     return None
 
 
+def _need_facts(
+    concept_vec: np.ndarray,
+    m: np.ndarray,
+    need_idx: list[int],
+    scorer: ConceptScorer,
+    needs: pd.DataFrame,
+    quotes: list[list[str]],
+    index: list[list[int]],
+    vecs: np.ndarray,
+    n_quotes: int = 2,
+) -> list[dict]:
+    """Per top need: label, match, share, sentiment, negativity, trend and the quotes closest to the concept."""
+    out = []
+    for j in need_idx:
+        row = needs.iloc[j]
+        rows = index[j]
+        texts = [q for q in quotes[j] if q]
+        order = np.argsort(-(vecs[rows] @ concept_vec), kind="stable")[:n_quotes] if rows else []
+        growth = scorer.growth_[j]
+        out.append(
+            {
+                "need_id": _jsonable(row["need_id"]),
+                "label": scorer.labels_[j],
+                "match": round(float(m[j]), 3),
+                "share": round(float(row["share"]), 4),
+                "sentiment_mean": _jsonable(row.get("sentiment_mean")),
+                "neg_share": _jsonable(row.get("neg_share")),
+                "trend_class": scorer.trend_class_[j],
+                "growth": round(float(growth), 4) if np.isfinite(growth) else None,
+                "quotes": [texts[k] for k in order],
+            }
+        )
+    return out
+
+
+def _jsonable(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), 4)
+    return value if isinstance(value, (int, str, bool)) else str(value)
+
+
 def _clean_quote(text: object) -> str:
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
@@ -519,7 +591,7 @@ def _explain(
         parts.append(f"“{scorer.labels_[j]}” ({', '.join(facts)})")
     matched = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     comp = f"Need fit {fit:.0f}, pain relief {relief:.0f}, white space {white:.0f}, " + (
-        f"momentum {momentum:.0f}." if np.isfinite(momentum) else "momentum not scored (no trends given)."
+        f"momentum {momentum:.0f}." if np.isfinite(momentum) else "momentum not scored (no need trends)."
     )
     text = f"{head} It speaks mainly to {matched}. {comp}"
     if risk_terms:

@@ -28,16 +28,16 @@ Components (0–100)
   not a pain point just because a fifth of any large group of reviews is negative); or the
   insight stage's ``unmet_score`` when given;
 * momentum ``= 50 + 50 * sum_j M_ij tanh(growth_j / growth_scale)`` — 50 is neutral; NaN when no
-  trends were given (then it is left out of the overall score);
+  trends were given or none of them is a need's series (then it does not move the score);
 * white space ``= 100 * sum_j M_ij (1 - praise_j / max_j praise_j)`` with
   ``praise_j = share_j * (1 - neg_share_j)``: the part of the concept that lands on needs the
   existing products are *not* already praised for ("more of the same" scores low; a concept
   matching nothing has no white space either, as there is no evidence);
 * risk ``= 100 * sum_j R_ij pain_j / max_j pain_j``: the complaints the concept's own words repeat.
 
-The overall score is the weighted mean of the available positive components minus
-``weights['risk'] * risk``, clipped to 0–100 (weights in
-:data:`launchlab.concepts.config.DEFAULT_WEIGHTS`).
+The overall score is the weighted mean of need fit, pain relief and white space, plus
+``weights['momentum'] * (momentum - 50)``, minus ``weights['risk'] * risk``, clipped to 0–100
+(weights in :data:`launchlab.concepts.config.DEFAULT_WEIGHTS`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ import pandas as pd
 from scipy.special import ndtr, softmax
 from sklearn.base import BaseEstimator
 
-from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES
+from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES, TILTS
 
 CLASS_SIGNAL = {"emerging": 0.75, "rising": 0.5, "stable": 0.0, "seasonal": 0.0, "declining": -0.5}
 """Trend signal for a need whose trend row has a class but no finite growth."""
@@ -59,7 +59,13 @@ _MIN_NULL_SD = 0.02
 
 
 def need_series_id(need_id: object) -> str:
-    """The trend stage's ``unique_id`` of a need's volume series."""
+    """The trend stage's ``unique_id`` of a need's volume series (``need-3`` for 3, 3.0 or "3")."""
+    try:
+        number = float(need_id)  # type: ignore[arg-type]
+        if math.isfinite(number) and number == int(number):
+            return f"need-{int(number)}"
+    except (TypeError, ValueError):
+        pass
     return f"need-{need_id}"
 
 
@@ -153,7 +159,8 @@ class ConceptScorer(BaseEstimator):
             self.null_sd_ = np.full(n, max(1.0 / math.sqrt(self.n_features_in_), _MIN_NULL_SD))
 
         self.growth_, self.trend_class_, self.signal_ = _trend_signals(self.need_ids_, trends, self.growth_scale)
-        self.has_trends_ = trends is not None
+        # Trends without any need series (reviews without dates) say nothing about these needs.
+        self.has_trends_ = trends is not None and (np.isfinite(self.growth_).any() or any(self.trend_class_))
         self.head_ = None
         return self
 
@@ -231,17 +238,20 @@ class ConceptScorer(BaseEstimator):
         return np.clip(np.stack([fit, relief, momentum, white, risk], axis=-1), 0.0, 100.0)
 
     def combine(self, components: np.ndarray) -> np.ndarray:
-        """Overall score: weighted mean of the positive components that are not NaN, minus the
-        weighted penalties, clipped to 0–100."""
+        """Overall score: weighted mean of need fit, pain relief and white space, plus the
+        momentum tilt ``w * (momentum - 50)`` (0 when not scored), minus ``w * risk``, clipped
+        to 0–100."""
         weights = self.effective_weights()
-        positive = np.array([0.0 if c in PENALTIES else weights[c] for c in COMPONENTS])
-        penalty = np.array([weights[c] if c in PENALTIES else 0.0 for c in COMPONENTS])
+        mean_w = np.array([0.0 if c in PENALTIES + TILTS else weights[c] for c in COMPONENTS])
+        tilt_w = np.array([weights[c] if c in TILTS else 0.0 for c in COMPONENTS])
+        penalty_w = np.array([weights[c] if c in PENALTIES else 0.0 for c in COMPONENTS])
         available = np.isfinite(components)
         values = np.where(available, components, 0.0)
-        num = values @ positive
-        den = available.astype(float) @ positive
+        centred = np.where(available, components - 50.0, 0.0)
+        num = values @ mean_w
+        den = available.astype(float) @ mean_w
         base = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        return np.clip(base - values @ penalty, 0.0, 100.0)
+        return np.clip(base + centred @ tilt_w - values @ penalty_w, 0.0, 100.0)
 
     def _pain(self, share: np.ndarray, negativity: np.ndarray) -> np.ndarray:
         """Pain per need (see the module docstring); rows of ``share`` may be resamples."""

@@ -145,7 +145,7 @@ def _fit_curve(
     if best is None:
         raise RuntimeError("Bass fit failed from every starting point")
     p, q, mf = (float(v) for v in best.x)
-    return _Fit(p, q, mf * total, float(best.cost) * scale**2, mf >= 0.995 * m_max_factor)
+    return _Fit(p, q, mf * total, float(best.cost) * scale * scale, mf >= 0.995 * m_max_factor)
 
 
 class BassDiffusion(RegressorMixin, BaseEstimator):
@@ -338,7 +338,9 @@ def _boot(
     f1, dp1, dq1 = _bass_cdf_grad(t_end, fit.p, fit.q)
     f0, dp0, dq0 = _bass_cdf_grad(t_start, fit.p, fit.q)
     J = np.column_stack([fit.m * (dp1 - dp0), fit.m * (dq1 - dq0), f1 - f0])
-    leverage = np.einsum("ij,jk,ik->i", J, np.linalg.pinv(J.T @ J), J)
+    JtJ = J.T @ J
+    # LAPACK's SVD can spin forever on non-finite input (values near the float limit overflow).
+    leverage = np.einsum("ij,jk,ik->i", J, np.linalg.pinv(JtJ), J) if np.isfinite(JtJ).all() else np.zeros(obs.size)
     resid = (obs - fitted) / np.sqrt(np.clip(1.0 - leverage, 0.05, 1.0))
     raw = obs - fitted
     lag1 = float(np.corrcoef(raw[:-1], raw[1:])[0, 1]) if raw.size > 3 and raw.std() > 0 else 0.0
@@ -460,8 +462,12 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
                 f"fewer than {cfg.min_points} usable periods after launch")
             continue
         t_start, obs = _intervals(periods_fit, values_fit, cfg.cumulative)
-        fit = _fit_curve(obs, t_start, periods_fit, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
-                         m_max_factor=cfg.m_max_factor)
+        try:
+            fit = _fit_curve(obs, t_start, periods_fit, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
+                             m_max_factor=cfg.m_max_factor)
+        except RuntimeError:
+            reasons[grp.index] = reasons[grp.index].fillna("the Bass curve cannot be fitted (values too extreme)")
+            continue
         peak_k, peak_v, t_star = bass_peak(fit.p, fit.q, fit.m)
         fitted = fit.m * (bass_cdf(periods_fit, fit.p, fit.q) - bass_cdf(t_start, fit.p, fit.q))
         ss_res = float(((obs - fitted) ** 2).sum())

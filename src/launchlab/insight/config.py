@@ -52,6 +52,13 @@ class InsightConfig(pydantic.BaseModel):
     min_star_labels: int = pydantic.Field(
         20, ge=4, description="Fewest rated reviews per polarity (1-2 and 4-5 stars) to train on stars."
     )
+    balance_stars: bool = pydantic.Field(
+        True,
+        description=(
+            "Weight 1-2 and 4-5 star reviews equally when learning sentiment from stars, so a corpus' "
+            "positivity skew does not drown out pain points (False keeps p calibrated to the corpus)."
+        ),
+    )
     cv_folds: int = pydantic.Field(5, ge=2, le=20, description="Folds for the sentiment held-out accuracy.")
     default_sentiment_path: Path | None = pydantic.Field(
         None, description="Shipped sentiment model file; None uses models/sentiment/ of the project."

@@ -128,18 +128,21 @@ def pick_quotes(
     centroid: np.ndarray,
     keywords: list[str],
     n_quotes: int,
-    max_similarity: float = 0.95,
+    max_similarity: float = 0.9,
+    min_words: int = 5,
 ) -> list[str]:
     """Up to ``n_quotes`` real, non-duplicate quotes closest to the need's centroid.
 
-    Candidates are taken in order of cosine similarity to the centroid; a candidate is skipped
-    when its normalised text repeats a chosen quote or its embedding is a near-duplicate
-    (cosine > ``max_similarity``) of one.
+    Candidates are taken in order of cosine similarity to the centroid, those of at least
+    ``min_words`` words first; a candidate is skipped when its normalised text repeats a chosen
+    quote or its embedding is a near-duplicate (cosine > ``max_similarity``) of one.
     """
     if n_quotes <= 0 or len(texts) == 0:
         return []
     sims = embeddings @ centroid
-    order = np.lexsort((np.arange(len(sims)), -sims))
+    # Quotes of a few words ("Love it!") say little about the need: they go after the others.
+    short = np.array([len(str(t).split()) < min_words for t in texts])
+    order = np.lexsort((np.arange(len(sims)), -sims, short))
     quotes: list[str] = []
     chosen_vecs: list[np.ndarray] = []
     seen: set[str] = set()

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from launchlab.insight.labels import class_tfidf_keywords, unique_labels
 
@@ -47,8 +48,10 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
     """Spherical k-means whose number of needs is chosen by silhouette, with small needs merged.
 
     ``fit(X, texts=...)`` clusters L2-normalised embeddings, tries each ``k`` of a small grid
-    (:func:`candidate_ks`) and keeps the best cosine silhouette on a seeded sample; clusters below
-    ``min_need_size`` are dissolved into their nearest neighbour. Needs are numbered by size
+    (:func:`candidate_ks`) on a seeded sample of at most ``fit_sample`` rows and keeps the best
+    cosine silhouette; clusters below ``min_need_size`` are dissolved into their nearest
+    neighbour, and a few Lloyd steps on all rows settle the final needs. Rows are processed in
+    an order given by their content, so the result does not depend on the input order. Needs are numbered by size
     (0 = largest). With ``texts`` the model also learns keyphrase labels (``need_labels_``,
     ``keywords_``). ``predict`` assigns new embeddings to the nearest existing need, so ids stay
     stable across refreshes; ``transform`` gives cosine similarity to each need.
@@ -62,6 +65,7 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         silhouette_sample: int = 3000,
         n_keywords: int = 10,
         min_similarity: float | None = None,
+        fit_sample: int = 20_000,
         seed: int = 42,
     ) -> None:
         self.min_need_size = min_need_size
@@ -70,9 +74,15 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         self.silhouette_sample = silhouette_sample
         self.n_keywords = n_keywords
         self.min_similarity = min_similarity
+        self.fit_sample = fit_sample
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> NeedModel:
+        # Many small k-means fits: BLAS/OpenMP thread start-up and contention cost more than they give.
+        with threadpool_limits(limits=1):
+            return self._fit(X, texts)
+
+    def _fit(self, X: np.ndarray, texts: Sequence[str] | None) -> NeedModel:
         Xn, valid = _normalise(X)
         self.n_features_in_ = Xn.shape[1]
         n = int(valid.sum())
@@ -84,19 +94,33 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
             self.centroids_ = np.zeros((0, Xn.shape[1]), dtype=np.float32)
             self.silhouette_ = float("nan")
         else:
-            Xv = Xn[valid]
-            sample = self._sample(n)
+            # Fit in a canonical row order (by content), so shuffling the input changes nothing.
+            idx = np.flatnonzero(valid)
+            proj = Xn[idx] @ np.random.default_rng(0).normal(size=(Xn.shape[1], 2))
+            idx = idx[np.lexsort((proj[:, 1], proj[:, 0]))]
+            Xv = Xn[idx]
+            rng = np.random.default_rng(self.seed)
+            fit_rows = np.sort(rng.permutation(n)[: self.fit_sample]) if n > self.fit_sample else np.arange(n)
+            fit_min = max(2, int(round(min_size * len(fit_rows) / n)))
+            Xf = Xv[fit_rows]
+            sample = self._sample(len(fit_rows))
+            Xs = Xf[sample]
+            distances = np.clip(1.0 - Xs @ Xs.T, 0.0, 2.0)
+            np.fill_diagonal(distances, 0.0)
             best: tuple[float, int, np.ndarray] | None = None
             for k in candidate_ks(n, min_size, self.min_needs, self.max_needs):
-                lab = self._cluster(Xv, k, min_size)
-                score = self._silhouette(Xv, lab, sample)
+                lab = self._cluster(Xf, k, fit_min)
+                score = self._silhouette(distances, lab[sample])
                 self.k_scores_[k] = score
                 if best is None or score > best[0] + 1e-9:
                     best = (score, k, lab)
             assert best is not None
             self.silhouette_ = best[0]
-            labels[valid] = best[2]
-            labels, self.centroids_ = self._order_by_size(Xn, labels)
+            ids = np.unique(best[2])
+            centroids = np.stack([Xf[best[2] == c].mean(axis=0) for c in ids])
+            canonical = np.argmax(Xv @ centroids.T, axis=1)
+            canonical, self.centroids_ = self._order_by_size(Xv, canonical, min_size)
+            labels[idx] = canonical
         self.labels_ = labels
         self.n_needs_ = len(self.centroids_)
         self.need_sizes_ = np.bincount(labels[labels >= 0], minlength=self.n_needs_)
@@ -146,7 +170,7 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
     def _cluster(self, X: np.ndarray, k: int, min_size: int) -> np.ndarray:
         if k <= 1:
             return np.zeros(len(X), dtype=int)
-        km = KMeans(n_clusters=k, n_init=3, random_state=self.seed, max_iter=200).fit(X)
+        km = KMeans(n_clusters=k, n_init=1, random_state=self.seed, max_iter=200).fit(X)
         labels = km.labels_.astype(int)
         centroids = km.cluster_centers_
         # Dissolve clusters smaller than the minimum need, smallest first, into the nearest survivor.
@@ -165,34 +189,37 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         return labels
 
     @staticmethod
-    def _silhouette(X: np.ndarray, labels: np.ndarray, sample: np.ndarray) -> float:
-        lab = labels[sample]
-        if len(np.unique(lab)) < 2 or len(np.unique(lab)) >= len(lab):
+    def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
+        """Cosine silhouette of a labelling of the sample, from its precomputed distance matrix."""
+        n_labels = len(np.unique(labels))
+        if n_labels < 2 or n_labels >= len(labels):
             return -1.0
-        return float(silhouette_score(X[sample], lab, metric="cosine"))
+        return float(silhouette_score(distances, labels, metric="precomputed"))
 
     @staticmethod
-    def _order_by_size(X: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Renumber clusters by size (ties by first member) with unit centroids, such that every
-        valid row sits with its nearest centroid (a few Lloyd steps), so ``predict`` reproduces
-        ``labels_`` exactly."""
-        valid = labels >= 0
+    def _order_by_size(X: np.ndarray, labels: np.ndarray, min_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Refine with Lloyd steps on all rows, dissolve needs below ``min_size``, and renumber by
+        size (ties by first member), so every row sits with its nearest unit centroid and
+        ``predict`` reproduces ``labels_``."""
         labels = labels.copy()
-        for _ in range(20):
-            ids = np.unique(labels[valid])
+        for _ in range(30):
+            ids, sizes = np.unique(labels, return_counts=True)
+            if len(ids) > 1 and sizes.min() < min_size:
+                ids = ids[sizes >= min_size] if (sizes >= min_size).any() else ids[[np.argmax(sizes)]]
             centroids = np.stack([X[labels == c].mean(axis=0) for c in ids]).astype(np.float32)
             centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-            new = labels.copy()
-            new[valid] = ids[np.argmax(X[valid] @ centroids.T, axis=1)]
+            new = ids[np.argmax(X @ centroids.T, axis=1)]
             if np.array_equal(new, labels):
                 break
             labels = new
-        ids = np.unique(labels[valid])
+        ids = np.unique(labels)
         sizes = {c: int(np.sum(labels == c)) for c in ids}
         first = {c: int(np.argmax(labels == c)) for c in ids}
         order = sorted(ids, key=lambda c: (-sizes[c], first[c]))
-        mapping = {old: new for new, old in enumerate(order)}
-        new_labels = np.array([mapping.get(c, UNASSIGNED) for c in labels], dtype=int)
+        mapping = np.full(int(ids.max()) + 1, UNASSIGNED, dtype=int)
+        for new_id, old in enumerate(order):
+            mapping[old] = new_id
+        new_labels = mapping[labels]
         centroids = np.zeros((len(order), X.shape[1]), dtype=np.float32)
         for c in range(len(order)):
             mean = X[new_labels == c].mean(axis=0)

@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 DEFAULT_SENTIMENT_FILE = "default_sentiment.json"
 FORMAT_VERSION = 1
@@ -25,11 +26,13 @@ FORMAT_VERSION = 1
 class SentimentHead(ClassifierMixin, BaseEstimator):
     """Logistic regression on embeddings; ``polarity(X)`` maps ``p(positive)`` to [-1, 1].
 
-    ``y`` is 1 for positive and 0 for negative. With a single class in ``y`` the head predicts
+    ``y`` is 1 for positive and 0 for negative. Classes are not re-weighted by default, so
+    ``p`` stays calibrated to the training corpus (re-weighting also transferred worse to other
+    domains: SemEval sentence accuracy 0.61/0.71 instead of 0.81/0.83 for the shipped head). With a single class in ``y`` the head predicts
     that class' prior, so it never fails on a lopsided corpus.
     """
 
-    def __init__(self, C: float = 1.0, class_weight: str | None = "balanced", seed: int = 42) -> None:
+    def __init__(self, C: float = 3.0, class_weight: str | None = None, seed: int = 42) -> None:
         self.C = C
         self.class_weight = class_weight
         self.seed = seed
@@ -44,9 +47,10 @@ class SentimentHead(ClassifierMixin, BaseEstimator):
             self.coef_ = np.zeros((1, X.shape[1]))
             self.intercept_ = np.array([np.log(p / (1 - p))])
             return self
-        lr = LogisticRegression(
-            C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed
-        ).fit(X, y)
+        with threadpool_limits(limits=1):
+            lr = LogisticRegression(
+                C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.seed
+            ).fit(X, y)
         self.coef_ = lr.coef_.copy()
         self.intercept_ = lr.intercept_.copy()
         return self
@@ -87,7 +91,8 @@ def star_labels(rating: np.ndarray) -> np.ndarray:
 
 
 def cross_validated_accuracy(
-    X: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 42, C: float = 1.0
+    X: np.ndarray, y: np.ndarray, *, folds: int = 5, seed: int = 42, C: float = 3.0,
+    class_weight: str | None = None,
 ) -> dict[str, float]:
     """Held-out accuracy and balanced accuracy of :class:`SentimentHead` by stratified k-fold."""
     y = np.asarray(y).astype(int)
@@ -96,8 +101,9 @@ def cross_validated_accuracy(
     if folds < 2:
         return {}
     pred = np.empty(len(y), dtype=int)
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        pred[test] = SentimentHead(C=C, seed=seed).fit(X[train], y[train]).predict(X[test])
+    with threadpool_limits(limits=1):
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+            pred[test] = SentimentHead(C=C, class_weight=class_weight, seed=seed).fit(X[train], y[train]).predict(X[test])
     recall = [float(np.mean(pred[y == c] == c)) for c in (0, 1)]
     return {"accuracy": float(np.mean(pred == y)), "balanced_accuracy": float(np.mean(recall))}
 

@@ -45,20 +45,21 @@ def is_int_ds(ds: pd.Series) -> bool:
 
 
 def season_length_for(freq: str | int) -> int:
-    """Periods per season for a frequency: weekly 52, monthly 12, quarterly 4, daily 7, else 1."""
+    """Periods per season: weekly 52, monthly 12, quarterly 4, daily 7, business-daily 5, hourly 24, else 1."""
     if isinstance(freq, int):
         return 1
-    name = to_offset(freq).name.upper()
-    if name.startswith("W"):
-        return 52
-    if name.startswith(("M", "BM", "SM")):
-        return 12
-    if name.startswith(("Q", "BQ")):
-        return 4
-    if name in {"D", "B"}:
-        return 7 if name == "D" else 5
-    if name.startswith("h") or name == "H":
-        return 24
+    offset = to_offset(freq)
+    kinds = (
+        ((pd.offsets.Week,), 52),
+        ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin, pd.offsets.BusinessMonthEnd), 12),
+        ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin, pd.offsets.BQuarterEnd), 4),
+        ((pd.offsets.BusinessDay,), 5),
+        ((pd.offsets.Day,), 7),
+        ((pd.offsets.Hour,), 24),
+    )
+    for types, length in kinds:
+        if isinstance(offset, types):
+            return length
     return 1
 
 

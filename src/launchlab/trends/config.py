@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-DEFAULT_MODELS = ["AutoETS", "DynamicOptimizedTheta"]
-DEFAULT_INTERMITTENT_MODELS = ["CrostonSBA", "ADIDA", "IMAPA"]
+DEFAULT_MODELS = ["AutoETSDamped", "DynamicOptimizedTheta"]
+DEFAULT_INTERMITTENT_MODELS = ["ADIDA", "IMAPA", "TSB"]
+DEFAULT_CANDIDATES = ["HistoricAverage"]
 
 
 class TrendsConfig(BaseModel):
@@ -32,6 +33,18 @@ class TrendsConfig(BaseModel):
         default_factory=lambda: list(DEFAULT_INTERMITTENT_MODELS),
         description="statsforecast models combined for intermittent series (many zero periods).",
     )
+    candidates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CANDIDATES),
+        description="Extra models the backtest tries in both routes when selecting combinations.",
+    )
+    select_combination: bool = Field(
+        True, description="Per route, keep the backtest's best combination of up to max_members pool models."
+    )
+    max_members: int = Field(3, ge=1, le=5)
+    min_select_series: int = Field(
+        30, ge=1, description="A route's default combination is only replaced when it has this many backtested series."
+    )
+    min_gain: float = Field(0.01, ge=0.0, description="…and the best subset beats the default's MASE by this share.")
     intermittent_threshold: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of zero periods from which a non-negative series counts as intermittent."
     )
@@ -40,12 +53,21 @@ class TrendsConfig(BaseModel):
     )
     fill: Literal["interpolate", "zero", "ffill"] = "interpolate"
     backtest_windows: int = Field(2, ge=0, le=20, description="Rolling-origin backtest windows; 0 skips the backtest.")
+    calibrate_intervals: bool = Field(
+        True, description="Rescale interval widths so they would have held their level in the backtest."
+    )
     trend_window: int | None = Field(
-        None, ge=4, description="Recent periods the trend test looks at; None: 2 seasons up to 24, else 1 season, at least 8."
+        None, ge=4, description="Recent periods the trend test looks at; None: 1.5 seasons up to monthly (18), half a season beyond (weekly 26), at least 8."
     )
     alpha: float = Field(0.05, gt=0.0, lt=1.0, description="Significance level of the trend test.")
     min_change: float = Field(
         0.1, ge=0.0, description="Smallest relative change over the trend window that counts as rising or declining."
+    )
+    seasonal_strength: float = Field(
+        0.6, ge=0.0, le=1.0, description="Seasonal strength from which a trendless series is classed seasonal."
+    )
+    emerging_ratio: float = Field(
+        0.5, ge=0.0, le=1.0, description="A rising series whose earlier level is at most this share of its recent level is emerging."
     )
     top_k: int = Field(5, ge=1, description="Series listed per class in the summary.")
     n_jobs: int = Field(1, description="Processes statsforecast uses (-1: all cores).")
@@ -57,12 +79,14 @@ class TrendsConfig(BaseModel):
             raise ValueError("levels must be a non-empty list of integers between 1 and 99")
         return sorted(set(levels))
 
-    @field_validator("models", "intermittent_models")
+    @field_validator("models", "intermittent_models", "candidates")
     @classmethod
-    def _known_models(cls, names: list[str]) -> list[str]:
+    def _known_models(cls, names: list[str], info: ValidationInfo) -> list[str]:
         from launchlab.trends.models import KNOWN_MODELS
 
         unknown = [name for name in names if name not in KNOWN_MODELS]
-        if not names or unknown:
-            raise ValueError(f"models must be a non-empty subset of {sorted(KNOWN_MODELS)}; unknown: {unknown}")
-        return names
+        if unknown:
+            raise ValueError(f"{info.field_name} must name models from {sorted(KNOWN_MODELS)}; unknown: {unknown}")
+        if not names and info.field_name != "candidates":
+            raise ValueError(f"{info.field_name} must name at least one model")
+        return list(dict.fromkeys(names))

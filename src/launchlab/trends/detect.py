@@ -15,12 +15,17 @@ from scipy import stats
 
 from launchlab.schemas import DS, UNIQUE_ID, Y
 
-RISING, STABLE, DECLINING = "rising", "stable", "declining"
+EMERGING, RISING, STABLE, SEASONAL, DECLINING = "emerging", "rising", "stable", "seasonal", "declining"
+CLASSES = (EMERGING, RISING, STABLE, SEASONAL, DECLINING)
 
 
 def default_window(season_length: int) -> int:
-    """Two seasons for short seasons (monthly → 24), one for long ones (weekly → 52), at least 8."""
-    return max(8, 2 * season_length if season_length <= 12 else season_length)
+    """1.5 seasons for short seasons (monthly → 18), half a season for long ones (weekly → 26), at least 8.
+
+    Shorter windows react sooner but overreact to noise; on M3 monthly 12-18 months gave the
+    most precise rising/declining calls on the held-out year and a half, 36 months the least.
+    """
+    return max(8, round(1.5 * season_length) if season_length <= 12 else season_length // 2)
 
 
 def deseasonalise(train: pd.DataFrame, season_length: int) -> pd.DataFrame:
@@ -99,6 +104,21 @@ def trend_statistics(train: pd.DataFrame, season_length: int, window: int | None
         p_value = 2 * stats.t.sf(np.abs(tstat), df=np.maximum(n_eff - 2, 1))
         level = np.abs(s["level"].to_numpy())
         velocity = np.where(level > 0, slope / level, 0.0)
+        # Acceleration: the coefficient of the centred quadratic, orthogonal to the line on an
+        # evenly spaced window, so the slope above is unchanged by adding it.
+        tbar = recent[UNIQUE_ID].map(s["st"] / s["n"])
+        tc2 = (recent["t"] - tbar) ** 2
+        q = tc2 - tc2.groupby(recent[UNIQUE_ID]).transform("mean")
+        sqq = (q**2).groupby(recent[UNIQUE_ID]).sum().reindex(s.index).to_numpy()
+        sqy = (q * recent["y_sa"]).groupby(recent[UNIQUE_ID]).sum().reindex(s.index).to_numpy()
+        curve = np.where(sqq > 0, sqy / sqq, 0.0)
+        sse_q = np.maximum(sse - curve**2 * sqq, 0.0)
+        se_q = np.sqrt(sse_q / np.maximum(n - 3, 1) / sqq) * np.sqrt(np.maximum(n - 3, 1) / np.maximum(n_eff - 3, 1))
+        t_q = np.where(se_q > 0, curve / se_q, 0.0)
+        p_acceleration = np.where(n >= 5, 2 * stats.t.sf(np.abs(t_q), df=np.maximum(n_eff - 3, 1)), 1.0)
+        acceleration = np.where(level > 0, 2 * curve / level, 0.0)
+    older = frame[frame["position"] < frame["n_obs"] - window]
+    prior_level = older.groupby(UNIQUE_ID)[Y].mean().reindex(s.index).to_numpy()
     p_value = np.where(n >= 3, p_value, 1.0)
     out = pd.DataFrame(
         {
@@ -106,6 +126,10 @@ def trend_statistics(train: pd.DataFrame, season_length: int, window: int | None
             "p_value": p_value,
             "velocity": velocity,
             "change": velocity * (n - 1),
+            "acceleration": acceleration,
+            "p_acceleration": p_acceleration,
+            "level": s["level"].to_numpy(),
+            "prior_level": prior_level,
             "window": n.astype(int),
             "seasonal_strength": strength.reindex(s.index).to_numpy(),
         },
@@ -128,12 +152,43 @@ def _seasonal_strength(frame: pd.DataFrame) -> pd.Series:
     return strength.reindex(frame[UNIQUE_ID].unique()).fillna(0.0)
 
 
-def classify(statistics: pd.DataFrame, *, alpha: float, min_change: float) -> pd.Series:
-    """rising / declining: significant slope whose change over the window is at least ``min_change``."""
+def classify(
+    statistics: pd.DataFrame,
+    *,
+    alpha: float,
+    min_change: float,
+    growth: pd.Series | None = None,
+    seasonal_strength: float = 0.6,
+    emerging_ratio: float = 0.5,
+) -> pd.Series:
+    """One class per series, from history only.
+
+    * ``rising`` / ``declining``: the deseasonalised slope over the window is significant at
+      ``alpha``, changes the level by at least ``min_change`` over the window, and (when
+      ``growth`` — the forecast's growth, itself computed from history — is given) the forecast
+      agrees in sign: a trend the models expect to reverse is not called.
+    * ``emerging``: rising, and new (no history before the window), or rising from a low base
+      (the level before the window at most ``emerging_ratio`` of the window's), or accelerating
+      (significantly positive curvature).
+    * ``seasonal``: no trend call, but strong seasonality (strength ≥ ``seasonal_strength``).
+    * ``stable``: the rest.
+    """
     significant = statistics["p_value"] < alpha
-    cls = np.where(
-        significant & (statistics["change"] >= min_change),
-        RISING,
-        np.where(significant & (statistics["change"] <= -min_change), DECLINING, STABLE),
+    up = significant & (statistics["change"] >= min_change)
+    down = significant & (statistics["change"] <= -min_change)
+    if growth is not None:
+        g = growth.reindex(statistics.index)
+        up &= ~(g <= 0)
+        down &= ~(g >= 0)
+    prior = statistics["prior_level"]
+    emerging = up & (
+        prior.isna()
+        | (prior <= emerging_ratio * statistics["level"])
+        | ((statistics["p_acceleration"] < alpha) & (statistics["acceleration"] > 0))
+    )
+    cls = np.select(
+        [emerging, up, down, statistics["seasonal_strength"] >= seasonal_strength],
+        [EMERGING, RISING, DECLINING, SEASONAL],
+        default=STABLE,
     )
     return pd.Series(cls, index=statistics.index, name="class")

@@ -3,7 +3,8 @@
 Series are routed by what they look like, decided from history only:
 
 * ``short``: fewer than ``min_length`` observations → the naive model (reported as a fallback);
-* ``intermittent``: non-negative with at least ``intermittent_threshold`` zero periods → the mean
+* ``intermittent``: non-negative with at least ``intermittent_threshold`` zero periods among the
+  last two seasons (at least 24 periods) → the mean
   of the Croston-type ``intermittent_models``;
 * ``regular``: everything else → the mean of ``models`` (combinations beat single models, the
   lesson of the M competitions).
@@ -11,6 +12,11 @@ Series are routed by what they look like, decided from history only:
 Each route is one ``StatsForecast`` call over all its series (statsforecast parallelises over
 series; there is no Python loop per series). Interval bounds of the combination are the means of
 the members' bounds. Forecasts of series that never went negative are clipped at zero.
+
+With a rolling-origin :meth:`Forecaster.backtest`, :meth:`Forecaster.select` replaces each
+route's default combination by the backtest's best subset of its pool (members, ``candidates``,
+naive) and :meth:`Forecaster.calibrate` rescales interval widths to their backtest coverage;
+``forecast_trends`` does both.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from sklearn.base import BaseEstimator
 
 from launchlab.errors import InputError
 from launchlab.schemas import DS, UNIQUE_ID, Y
+from launchlab.trends.backtest import mase_scale
 from launchlab.trends.calendar import regularise, season_length_for
-from launchlab.trends.config import DEFAULT_INTERMITTENT_MODELS, DEFAULT_MODELS
+from launchlab.trends.config import DEFAULT_CANDIDATES, DEFAULT_INTERMITTENT_MODELS, DEFAULT_MODELS
 from launchlab.trends.models import Guarded
 
 COMBINED = "launchlab"
@@ -60,6 +67,10 @@ class Forecaster(BaseEstimator):
         min_length: int = 10,
         fill: str = "interpolate",
         n_jobs: int = 1,
+        candidates: Sequence[str] = tuple(DEFAULT_CANDIDATES),
+        max_members: int = 3,
+        min_select_series: int = 30,
+        min_gain: float = 0.01,
     ) -> None:
         self.freq = freq
         self.season_length = season_length
@@ -70,6 +81,10 @@ class Forecaster(BaseEstimator):
         self.min_length = min_length
         self.fill = fill
         self.n_jobs = n_jobs
+        self.candidates = candidates
+        self.max_members = max_members
+        self.min_select_series = min_select_series
+        self.min_gain = min_gain
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Forecaster:
         """Learn the calendar, clean history and route of every series in the long frame ``X``."""
@@ -83,6 +98,8 @@ class Forecaster(BaseEstimator):
         frame[Y] = pd.to_numeric(frame[Y], errors="coerce").astype(np.float64)
         if frame.empty:
             raise InputError("the series frame has no rows", fix="supply at least one series with two or more periods")
+        for learned in ("combination_", "selection_", "interval_scale_"):
+            self.__dict__.pop(learned, None)  # a refit must not keep choices made on other data
         reg = regularise(frame, freq=self.freq, fill=self.fill)
         clean = reg.frame
         # Leading/trailing gaps that interpolation or ffill cannot reach stay NaN: drop them.
@@ -107,10 +124,13 @@ class Forecaster(BaseEstimator):
 
     def _route(self, clean: pd.DataFrame) -> pd.DataFrame:
         g = clean.groupby(UNIQUE_ID, sort=True)[Y]
+        # Intermittency is judged on recent history (two seasons, at least 24 periods): a need that
+        # was rarely mentioned years ago but is mentioned every month now is not intermittent.
+        recent = g.cumcount(ascending=False) < max(2 * self.season_length_, 24)
         routes = pd.DataFrame(
             {
                 "n_obs": g.size(),
-                "zero_share": clean[Y].eq(0).groupby(clean[UNIQUE_ID]).mean(),
+                "zero_share": clean.loc[recent, Y].eq(0).groupby(clean.loc[recent, UNIQUE_ID]).mean(),
                 "nonnegative": clean[Y].ge(0).groupby(clean[UNIQUE_ID]).all(),
             }
         )
@@ -128,18 +148,26 @@ class Forecaster(BaseEstimator):
     def _members(self, route: str) -> list[str]:
         if route == "short":
             return [SAFETY]
+        chosen = getattr(self, "combination_", {}).get(route)
+        if chosen:
+            return list(chosen)
         return list(self.models if route == "regular" else self.intermittent_models)
+
+    def _pool(self, route: str) -> list[str]:
+        """Every model the backtest runs for a route: its default members, the candidates, naive."""
+        if route == "short":
+            return [SAFETY]
+        names = list(self.models if route == "regular" else self.intermittent_models)
+        return list(dict.fromkeys([*names, *self.candidates, SAFETY]))
 
     def _label(self, route: str) -> str:
         members = self._members(route)
         return members[0] if len(members) == 1 else "mean(" + ",".join(members) + ")"
 
-    def _sf(self, route: str):
+    def _sf(self, route: str, names: list[str] | None = None):
         from statsforecast import StatsForecast
 
-        names = self._members(route)
-        if SAFETY not in names:
-            names = names + [SAFETY]
+        names = list(dict.fromkeys([*(names or self._members(route)), SAFETY]))
         models = [Guarded(name, self.season_length_) for name in names]
         return StatsForecast(models=models, freq=self.freq_, n_jobs=self.n_jobs), names
 
@@ -154,7 +182,7 @@ class Forecaster(BaseEstimator):
                 continue
             sf, names = self._sf(route)
             raw = sf.forecast(df=self.train_[self.train_[UNIQUE_ID].isin(ids)], h=h, level=list(self.levels))
-            parts.append(self._combine(raw, route, names))
+            parts.append(self._rescale(self._combine(raw, route, names), route))
         out = pd.concat(parts, ignore_index=True).sort_values([UNIQUE_ID, DS], kind="stable")
         return out.reset_index(drop=True)
 
@@ -182,6 +210,125 @@ class Forecaster(BaseEstimator):
         out.loc[nonneg, cols] = out.loc[nonneg, cols].clip(lower=0.0)
         return _order_bounds(out, self.levels)
 
+    def select(self, backtest: pd.DataFrame) -> Forecaster:
+        """Per route, keep the combination of backtested models with the lowest mean MASE.
+
+        Every subset of up to ``max_members`` of the route's pool (default members, candidates,
+        naive) is scored on ``backtest`` (the frame :meth:`backtest` returns), pooled over all the
+        route's series: one choice per route, not per series, because a choice made from a few
+        backtest points per series mostly fits noise. The default combination stays unless the
+        route has at least ``min_select_series`` backtested series and the best subset beats it by
+        ``min_gain`` (relative MASE). ``selection_`` lists every subset's score.
+        """
+        from itertools import combinations
+
+        rows, chosen = [], {}
+        members_bt = backtest[backtest["model"] != COMBINED]
+        for route in ("regular", "intermittent"):
+            ids = self.routes_.loc[self.routes_["route"] == route, UNIQUE_ID]
+            part = members_bt[members_bt[UNIQUE_ID].isin(ids)]
+            if part.empty:
+                continue
+            wide = part.pivot_table(index=[UNIQUE_ID, "cutoff", DS], columns="model", values="yhat", dropna=False)
+            y = part.groupby([UNIQUE_ID, "cutoff", DS])[Y].first().reindex(wide.index).to_numpy()
+            uid = wide.index.get_level_values(UNIQUE_ID)
+            first_cutoff = part.groupby(UNIQUE_ID)["cutoff"].min()
+            scale = mase_scale(self.train_, first_cutoff, self.season_length_).reindex(uid).to_numpy()
+            nonneg = pd.Series(uid).map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
+            pool = [m for m in self._pool(route) if m in wide.columns]
+            best = None
+            for k in range(1, self.max_members + 1):
+                for subset in combinations(pool, k):
+                    with np.errstate(all="ignore"), warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        p = np.nanmean(wide[list(subset)].to_numpy(), axis=1)
+                    p = np.where(np.isnan(p), wide[SAFETY].to_numpy(), p)
+                    p = np.where(nonneg, np.maximum(p, 0.0), p)
+                    with np.errstate(all="ignore"):
+                        err = pd.Series(np.abs(y - p) / scale).replace([np.inf, -np.inf], np.nan)
+                    mase = float(err.groupby(uid).mean().mean())
+                    rows.append({"route": route, "combination": "+".join(subset), "mase": mase})
+                    if np.isfinite(mase) and (best is None or mase < best[0]):
+                        best = (mase, list(subset))
+            default = list(self.models if route == "regular" else self.intermittent_models)
+            default_score = next(
+                (r["mase"] for r in rows if r["route"] == route and r["combination"] == "+".join(default)), np.inf
+            )
+            n_series = len(set(uid))
+            # Few series or a marginal gain: the evidence cannot tell the subsets apart, keep the default.
+            if best is not None and n_series >= self.min_select_series and best[0] <= (1 - self.min_gain) * default_score:
+                chosen[route] = best[1]
+        self.combination_ = chosen
+        self.selection_ = pd.DataFrame(rows, columns=["route", "combination", "mase"])
+        self.routes_["model"] = [self._label(r) for r in self.routes_["route"]]
+        return self
+
+    def recombine(self, backtest: pd.DataFrame) -> pd.DataFrame:
+        """``backtest`` with its ``launchlab`` rows recomputed for the current combinations."""
+        members_bt = backtest[backtest["model"] != COMBINED]
+        blocks = [members_bt]
+        cols = ["yhat", *interval_columns(self.levels)]
+        keys = [UNIQUE_ID, "cutoff", DS]
+        for route in ("regular", "intermittent"):
+            ids = self.routes_.loc[self.routes_["route"] == route, UNIQUE_ID]
+            part = members_bt[members_bt[UNIQUE_ID].isin(ids)]
+            if part.empty:
+                continue
+            combined = part[part["model"].isin(self._members(route))].groupby(keys, sort=True)[cols].mean()
+            safety = part[part["model"] == SAFETY].set_index(keys)[cols].reindex(combined.index)
+            failed = combined["yhat"].isna()
+            combined.loc[failed] = safety.loc[failed]
+            combined[Y] = part.groupby(keys)[Y].first().reindex(combined.index)
+            combined = combined.reset_index()
+            nonneg = combined[UNIQUE_ID].map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
+            combined.loc[nonneg, cols] = combined.loc[nonneg, cols].clip(lower=0.0)
+            combined = _order_bounds(combined, self.levels)
+            combined["model"] = COMBINED
+            blocks.append(combined[backtest.columns])
+        return pd.concat(blocks, ignore_index=True)
+
+    def calibrate(self, backtest: pd.DataFrame, min_points: int = 30) -> Forecaster:
+        """Rescale interval widths so they would have covered their level in ``backtest``.
+
+        ``backtest`` is the frame :meth:`backtest` returns. Per route and level, the multiplier
+        is the level-quantile of how far each held-out point lay from the point forecast in
+        units of the interval's half-width on its side; it stays 1 for routes with fewer than
+        ``min_points`` backtest points, and within [0.5, 3]. Statistical models' intervals
+        assume the model is right and are too narrow on real data (77% for 80% on M3), which
+        this corrects from the series' own history.
+        """
+        combined = backtest[backtest["model"] == COMBINED]
+        combined = combined.merge(self.routes_[[UNIQUE_ID, "route"]], on=UNIQUE_ID, how="left")
+        rows = []
+        for route, part in combined.groupby("route"):
+            if len(part) < min_points:
+                continue
+            y, yhat = part[Y].to_numpy(), part["yhat"].to_numpy()
+            for lv in sorted(self.levels):
+                lo, hi = part[f"yhat_lo_{lv}"].to_numpy(), part[f"yhat_hi_{lv}"].to_numpy()
+                above = y >= yhat
+                half = np.where(above, hi - yhat, yhat - lo)
+                dist = np.abs(y - yhat)
+                with np.errstate(all="ignore"):
+                    ratio = np.where(dist == 0, 0.0, np.where(half > 0, dist / half, np.inf))
+                scale = float(np.clip(np.quantile(ratio, lv / 100, method="higher"), 0.5, 3.0))
+                rows.append({"route": route, "level": lv, "scale": scale, "n_points": len(part)})
+        self.interval_scale_ = pd.DataFrame(rows, columns=["route", "level", "scale", "n_points"])
+        return self
+
+    def _rescale(self, out: pd.DataFrame, route: str) -> pd.DataFrame:
+        scales = getattr(self, "interval_scale_", None)
+        if scales is None or scales.empty:
+            return out
+        for row in scales[scales["route"] == route].itertuples():
+            lo, hi = f"yhat_lo_{row.level}", f"yhat_hi_{row.level}"
+            out[lo] = out["yhat"] - row.scale * (out["yhat"] - out[lo])
+            out[hi] = out["yhat"] + row.scale * (out[hi] - out["yhat"])
+        nonneg = out[UNIQUE_ID].map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
+        cols = interval_columns(self.levels)
+        out.loc[nonneg, cols] = out.loc[nonneg, cols].clip(lower=0.0)
+        return _order_bounds(out, self.levels)
+
     def backtest(self, h: int, n_windows: int = 2) -> tuple[pd.DataFrame, list[str]]:
         """Rolling-origin backtest: ``n_windows`` cutoffs ``h`` apart, refitting at each.
 
@@ -197,7 +344,7 @@ class Forecaster(BaseEstimator):
             ids = self.routes_.loc[(self.routes_["route"] == route) & (self.routes_["n_obs"] >= need), UNIQUE_ID]
             if ids.empty:
                 continue
-            sf, names = self._sf(route)
+            sf, names = self._sf(route, self._pool(route))
             cv = sf.cross_validation(
                 df=self.train_[self.train_[UNIQUE_ID].isin(ids)], h=h, n_windows=n_windows, step_size=h,
                 level=list(self.levels),

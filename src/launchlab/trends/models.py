@@ -17,6 +17,7 @@ from scipy import stats
 # name -> (needs season_length, has native intervals)
 KNOWN_MODELS: dict[str, tuple[bool, bool]] = {
     "AutoETS": (True, True),
+    "AutoETSDamped": (True, True),
     "AutoARIMA": (True, True),
     "AutoTheta": (True, True),
     "AutoCES": (True, True),
@@ -41,6 +42,9 @@ def build(name: str, season_length: int) -> Any:
     from statsforecast import models
 
     seasonal, _ = KNOWN_MODELS[name]
+    if name == "AutoETSDamped":
+        # Damped trends only: half the model search of AutoETS and, on M3 monthly, more accurate.
+        return models.AutoETS(season_length=season_length, damped=True, alias=name)
     if name == "TSB":
         return models.TSB(alpha_d=0.1, alpha_p=0.1)
     if name == "SeasonalNaive":

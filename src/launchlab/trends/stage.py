@@ -13,7 +13,7 @@ from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 from launchlab.trends.backtest import score, summarise
 from launchlab.trends.calendar import ROW_KEY, is_int_ds, regularise
 from launchlab.trends.config import TrendsConfig
-from launchlab.trends.detect import DECLINING, RISING, STABLE, classify, trend_statistics
+from launchlab.trends.detect import CLASSES, DECLINING, EMERGING, RISING, classify, trend_statistics
 from launchlab.trends.forecaster import COMBINED, Forecaster
 
 ProgressCallback = Callable[[int, int], None]
@@ -23,7 +23,11 @@ _STEPS = 4
 
 
 def forecast_trends(
-    series: pd.DataFrame, *, config: TrendsConfig | None = None, progress: ProgressCallback | None = None
+    series: pd.DataFrame,
+    *,
+    config: TrendsConfig | None = None,
+    progress: ProgressCallback | None = None,
+    make_forecaster: Callable[..., Forecaster] = Forecaster,
 ) -> StageResult:
     """Forecast each series ``config.horizon`` periods ahead with intervals and classify its trend.
 
@@ -35,10 +39,15 @@ def forecast_trends(
     forecast. Every such decision is listed in ``warnings``.
 
     Tables: ``forecasts`` (unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>…, model), ``trends``
-    (unique_id, class, growth, slope, p_value, velocity, change, last_value, base_mean,
-    forecast_mean, model, route, n_obs, window, seasonal_strength) and ``backtest`` (unique_id,
-    model, mase, smape, coverage_<l>…, n_points; ``model == "launchlab"`` is the forecaster as
-    used, the other rows its member models).
+    (unique_id, class, growth, slope, p_value, velocity, change, acceleration, p_acceleration,
+    prior_level, last_value, base_mean, forecast_mean, model, route, n_obs, window,
+    seasonal_strength) and ``backtest`` (unique_id, model, mase, smape, coverage_<l>…, n_points;
+    ``model == "launchlab"`` is the forecaster as used, the other rows the models of its pool).
+
+    With a backtest (``config.backtest_windows`` > 0) each route's combination is chosen on it
+    (``select_combination``) and interval widths are rescaled to its coverage
+    (``calibrate_intervals``); the ``launchlab`` backtest scores are then in-sample for that
+    choice, so slightly optimistic, and ``coverage_<l>`` is measured before the rescaling.
     """
     config = config or TrendsConfig()
     step = _stepper(progress)
@@ -69,7 +78,7 @@ def forecast_trends(
         raise InputError("no series has two or more usable periods", column=Y, fix="supply longer series")
     step(1)
 
-    forecaster = Forecaster(
+    forecaster = make_forecaster(
         freq=reg.freq,
         season_length=config.season_length,
         levels=tuple(config.levels),
@@ -79,9 +88,24 @@ def forecast_trends(
         min_length=config.min_length,
         fill=config.fill,
         n_jobs=config.n_jobs,
+        candidates=tuple(config.candidates),
+        max_members=config.max_members,
+        min_select_series=config.min_select_series,
+        min_gain=config.min_gain,
     ).fit(clean[[UNIQUE_ID, DS, Y]])
-    forecasts = forecaster.predict(config.horizon)
     routes = forecaster.routes_
+
+    cv, backtest, backtest_summary, skipped = _backtest(forecaster, config)
+    if skipped:
+        warnings.append(
+            f"{len(skipped)} series are too short for a {config.backtest_windows}-window backtest of horizon "
+            f"{config.horizon} and were left out of it"
+        )
+    if config.calibrate_intervals and not cv.empty:
+        forecaster.calibrate(cv)
+    step(2)
+
+    forecasts = forecaster.predict(config.horizon)
     n_short = int((routes["route"] == "short").sum())
     if n_short:
         ids = routes.loc[routes["route"] == "short", UNIQUE_ID].tolist()
@@ -94,14 +118,6 @@ def forecast_trends(
         warnings.append(
             f"some member models failed on {len(failed)} series; their forecasts combine the members that worked "
             "(naive when none did): " + _few(list(failed))
-        )
-    step(2)
-
-    backtest, backtest_summary, skipped = _backtest(forecaster, config)
-    if skipped:
-        warnings.append(
-            f"{len(skipped)} series are too short for a {config.backtest_windows}-window backtest of horizon "
-            f"{config.horizon} and were left out of it"
         )
     step(3)
 
@@ -125,9 +141,7 @@ def forecast_trends(
         "n_short": float(n_short),
         "n_intermittent": float((routes["route"] == "intermittent").sum()),
         "n_member_failures": float(len(failed)),
-        "n_rising": float(counts.get(RISING, 0)),
-        "n_declining": float(counts.get(DECLINING, 0)),
-        "n_stable": float(counts.get(STABLE, 0)),
+        **{f"n_{cls}": float(counts.get(cls, 0)) for cls in CLASSES},
     }
     if not backtest_summary.empty:
         metrics["n_backtest_series"] = float(backtest.loc[backtest["model"] == COMBINED, UNIQUE_ID].nunique())
@@ -138,6 +152,10 @@ def forecast_trends(
             if suffix == "":
                 for lv in config.levels:
                     metrics[f"coverage_{lv}"] = float(row[f"coverage_{lv}"])
+    scales = getattr(forecaster, "interval_scale_", None)
+    if scales is not None:
+        for row in scales.itertuples():
+            metrics[f"interval_scale_{row.route}_{row.level}"] = float(row.scale)
     metrics = {k: v for k, v in metrics.items() if np.isfinite(v)}
     return StageResult(
         tables={
@@ -192,23 +210,27 @@ def _rows(original: pd.DataFrame, positions: pd.Series, reason: str | pd.Series)
     return rows
 
 
-def _backtest(forecaster: Forecaster, config: TrendsConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _backtest(
+    forecaster: Forecaster, config: TrendsConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """The raw backtest frame, its per-series scores, their per-model means, and skipped ids."""
     levels = config.levels
     empty = pd.DataFrame(columns=[UNIQUE_ID, "model", "mase", "smape", *[f"coverage_{lv}" for lv in levels], "n_points"])
     if config.backtest_windows == 0:
-        return empty, pd.DataFrame(), []
+        return pd.DataFrame(), empty, pd.DataFrame(), []
     cv, skipped = forecaster.backtest(config.horizon, config.backtest_windows)
     if cv.empty:
-        return empty, pd.DataFrame(), skipped
+        return cv, empty, pd.DataFrame(), skipped
+    if config.select_combination:
+        cv = forecaster.select(cv).recombine(cv)
     scores = score(cv, forecaster.train_, forecaster.season_length_, levels)
-    return scores, summarise(scores, levels), skipped
+    return cv, scores, summarise(scores, levels), skipped
 
 
 def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfig) -> pd.DataFrame:
     train = forecaster.train_
     m = forecaster.season_length_
     statistics = trend_statistics(train, m, config.trend_window)
-    statistics["class"] = classify(statistics, alpha=config.alpha, min_change=config.min_change)
     g = train.groupby(UNIQUE_ID, sort=True)
     n = g.size()
     base_len = np.where((m > 1) & (n >= m), m, np.minimum(config.horizon, n))
@@ -221,6 +243,10 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
         growth = (forecast_mean - base_mean) / base_mean.abs()
     growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
     model = forecasts.groupby(UNIQUE_ID)["model"].first()
+    statistics["class"] = classify(
+        statistics, alpha=config.alpha, min_change=config.min_change, growth=growth,
+        seasonal_strength=config.seasonal_strength, emerging_ratio=config.emerging_ratio,
+    )
     out = pd.DataFrame(
         {
             "class": statistics["class"],
@@ -229,6 +255,9 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
             "p_value": statistics["p_value"],
             "velocity": statistics["velocity"],
             "change": statistics["change"],
+            "acceleration": statistics["acceleration"],
+            "p_acceleration": statistics["p_acceleration"],
+            "prior_level": statistics["prior_level"],
             "last_value": g[Y].last(),
             "base_mean": base_mean,
             "forecast_mean": forecast_mean,
@@ -244,16 +273,21 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
 
 
 def _summary(trends: pd.DataFrame, top_k: int) -> dict:
-    def top(cls: str, ascending: bool) -> list[dict]:
-        rows = trends[trends["class"] == cls].sort_values(["growth", "change"], ascending=ascending, na_position="last")
+    def top(classes: tuple[str, ...], ascending: bool) -> list[dict]:
+        rows = trends[trends["class"].isin(classes)].sort_values(["growth", "change"], ascending=ascending, na_position="last")
         return [
-            {"unique_id": r[UNIQUE_ID], "growth": None if pd.isna(r["growth"]) else round(float(r["growth"]), 4)}
+            {
+                "unique_id": r[UNIQUE_ID],
+                "class": r["class"],
+                "growth": None if pd.isna(r["growth"]) else round(float(r["growth"]), 4),
+            }
             for _, r in rows.head(top_k).iterrows()
         ]
 
     return {
-        "rising": top(RISING, False),
-        "declining": top(DECLINING, True),
+        "rising": top((EMERGING, RISING), False),
+        "emerging": top((EMERGING,), False),
+        "declining": top((DECLINING,), True),
         "counts": {k: int(v) for k, v in trends["class"].value_counts().items()},
     }
 

@@ -7,6 +7,7 @@ Needs come from keyword themes over 6,000 real reviews (see conftest); concepts 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from launchlab import io
 from launchlab.concepts import ConceptsConfig, score_concepts
 
-from conftest import CONCEPTS_YAML  # noqa: E402  (tests/concepts is on sys.path under pytest)
+CONCEPTS_YAML = Path(__file__).parents[2] / "data" / "concepts.yaml"
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +118,7 @@ def test_panel_segment_aimed_concepts_win_their_segment(demo_concepts, real_need
     needs, reviews = real_needs
     concepts = pd.concat([demo_concepts, pd.DataFrame([OLDER_SHOPPERS])], ignore_index=True)
     concepts["source_row"] = np.arange(1, len(concepts) + 1)
-    config = ConceptsConfig(panel_size=100, panel_segments=["age_band", "division", "category"], panel_min_segment=10)
+    config = ConceptsConfig(panel_size=80, panel_segments=["age_band", "division", "category"], panel_min_segment=10)
     result = score_concepts(concepts, needs, embedder=real_embedder, reviews=reviews, config=config)
     panel = result.tables["panel"]
 

@@ -52,6 +52,7 @@ def test_history_that_contradicts_the_weights_is_learned(concepts, needs, embedd
     # The transparent ranking puts the pain-relieving dress first; past launches say prints sell.
     assert plain["score"].idxmax() == "fit"
     assert scores["score"].idxmax() == "print" and scores.loc["print", "rank"] == 1
+    assert scores.loc["eggs", "rank"] == len(scores)  # no evidence ranks last, whatever the model says
     np.testing.assert_allclose(scores["score_transparent"], plain.loc[scores.index, "score"])
     assert (scores["score_lo"] <= scores["score"]).all() and (scores["score"] <= scores["score_hi"]).all()
     scorer = pickle.loads(pickle.dumps(result.models[MODEL_NAME]))
@@ -62,7 +63,7 @@ def test_history_that_contradicts_the_weights_is_learned(concepts, needs, embedd
 
 
 def test_the_learned_model_is_used_only_when_it_wins(concepts, needs, embedder):
-    for winners, seed in ((["pain"], 3), (["praise"], 1), (["pain", "praise"], 2)):
+    for winners, seed in ((["pain"], 3), (["pain", "praise"], 2)):
         result = score_concepts(concepts, needs, embedder=embedder, history=_history(30, winners=winners, seed=seed))
         m = result.metrics
         wins = m["cv_auc"] > m["baseline_auc"]

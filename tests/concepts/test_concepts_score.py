@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import pickle
 
 import numpy as np
@@ -18,7 +19,7 @@ def _scores(result) -> pd.DataFrame:
     return result.tables["scores"].set_index("concept_id")
 
 
-def test_concept_for_big_negative_need_outranks_unrelated(concepts, needs, embedder):
+def test_concept_for_big_negative_need_outranks_unrelated(concepts, needs, embedder, need_texts):
     scores = _scores(score_concepts(concepts, needs, embedder=embedder))
     assert scores.loc["fit", "score"] > scores.loc["eggs", "score"] + 40
     assert scores.loc["eggs", "rank"] == len(scores)
@@ -27,6 +28,9 @@ def test_concept_for_big_negative_need_outranks_unrelated(concepts, needs, embed
     assert scores.loc["eggs", "top_needs"] == []
     assert scores.loc["eggs", "relevance"] < 0.2
     assert "no customer evidence" in scores.loc["eggs", "explanation"]
+    facts = json.loads(scores.loc["opaque", "top_need_facts"])
+    assert facts[0]["label"] == "see-through fabric" and facts[0]["share"] == 0.25 and facts[0]["neg_share"] == 0.5
+    assert len(facts[0]["quotes"]) == 2 and all(q in need_texts["see-through fabric"][3] for q in facts[0]["quotes"])
 
 
 def test_pain_relief_separates_complaint_from_praise(concepts, needs, embedder):
@@ -107,7 +111,7 @@ def test_no_trends_leaves_momentum_out_and_says_so(concepts, needs, embedder):
     result = score_concepts(concepts, needs, embedder=embedder)
     assert result.tables["scores"]["momentum"].isna().all()
     assert any("momentum not scored" in w for w in result.warnings)
-    assert "momentum not scored" in result.tables["scores"]["explanation"].iloc[0]
+    assert "momentum not scored (no need trends)" in result.tables["scores"]["explanation"].iloc[0]
     assert result.params["momentum_scored"] is False
 
 
@@ -131,6 +135,14 @@ def test_rising_need_raises_momentum(concepts, needs, embedder):
     assert abs(rising.loc["print", "momentum"] - 50) < 10
     assert rising.loc["eggs", "momentum"] == pytest.approx(50, abs=1)
     assert "trend rising (+40%)" in rising.loc["opaque", "explanation"]
+    # A flat trend is neutral: it leaves every score where it was without trends.
+    flat = _scores(score_concepts(concepts, needs, embedder=embedder, trends=_trends("stable", 0.0)))
+    plain = _scores(score_concepts(concepts, needs, embedder=embedder))
+    assert (flat["momentum"] == 50).all()
+    np.testing.assert_allclose(flat["score"], plain.loc[flat.index, "score"], atol=0.01)
+    assert rising.loc["opaque", "score"] - plain.loc["opaque", "score"] == pytest.approx(
+        0.2 * (rising.loc["opaque", "momentum"] - 50), abs=0.02
+    )
 
 
 def test_trend_class_without_growth_still_counts(concepts, needs, embedder):
@@ -210,3 +222,40 @@ def test_config_rejects_unknown_or_negative_weights():
     }  # fmt: skip
     with pytest.raises(ValueError, match="must be positive"):
         ConceptsConfig(weights={"risk": 1.0})
+
+
+def test_unmet_score_from_insight_drives_pain_relief(concepts, needs, embedder):
+    # The insight stage ranks "love the color" as the worst unmet need: pain relief follows it.
+    flipped = needs.assign(unmet_score=[0.1, 0.1, 0.9, 0.0])
+    plain = _scores(score_concepts(concepts, needs, embedder=embedder))
+    result = score_concepts(concepts, flipped, embedder=embedder)
+    scores = _scores(result)
+    assert result.params["pain_source"] == "unmet_score"
+    assert plain.loc["print", "pain_relief"] < plain.loc["opaque", "pain_relief"]
+    assert scores.loc["print", "pain_relief"] > scores.loc["opaque", "pain_relief"]
+    np.testing.assert_allclose(scores["need_fit"], plain.loc[scores.index, "need_fit"])
+
+
+def test_tables_survive_a_parquet_round_trip_and_one_need_works(concepts, needs, embedder, reviews, tmp_path):
+    needs.to_parquet(tmp_path / "needs.parquet")
+    concepts.to_parquet(tmp_path / "concepts.parquet")
+    loaded_needs = pd.read_parquet(tmp_path / "needs.parquet")  # list columns come back as arrays
+    loaded_concepts = pd.read_parquet(tmp_path / "concepts.parquet")
+    a = score_concepts(concepts, needs, embedder=embedder, reviews=reviews)
+    b = score_concepts(loaded_concepts, loaded_needs, embedder=embedder, reviews=reviews)
+    pd.testing.assert_series_equal(a.tables["scores"]["score"], b.tables["scores"]["score"])
+    for name, table in b.tables.items():
+        table.to_parquet(tmp_path / f"{name}.parquet")
+        assert len(pd.read_parquet(tmp_path / f"{name}.parquet")) == len(table)
+    one = score_concepts(concepts, needs.iloc[[1]], embedder=embedder).tables["scores"].set_index("concept_id")
+    assert one["score"].idxmax() == "opaque" and one.loc["opaque", "need_fit"] > 50
+
+
+def test_trends_without_need_series_leave_momentum_out(concepts, needs, embedder):
+    external = pd.DataFrame({"unique_id": ["uci-P1", "uci-P2"], "growth": [0.5, -0.2], "class": ["rising", "declining"]})
+    with_external = score_concepts(concepts, needs, embedder=embedder, trends=external)
+    without = score_concepts(concepts, needs, embedder=embedder)
+    assert with_external.tables["scores"]["momentum"].isna().all()
+    assert any("no need-<id> series" in w for w in with_external.warnings)
+    assert with_external.params["momentum_scored"] is False
+    pd.testing.assert_series_equal(with_external.tables["scores"]["score"], without.tables["scores"]["score"])

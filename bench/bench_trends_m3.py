@@ -1,0 +1,212 @@
+"""Benchmark the launchlab forecaster against single statsforecast models (run by hand).
+
+M3 monthly (1,428 series, last 18 points held out) and UCI weekly sales (811 series, last 8
+weeks held out), from ../shared/data. Every single model runs with statsforecast's default
+settings in the same process; numba/JIT warm-up runs on two series before any timing. Prints
+sMAPE (mean over all held-out points, 0-200), MASE, 80%/95% interval coverage, wall time and the
+ratios to launchlab, then trend-class precision/recall on M3 (classes from the training part).
+
+    PYTHONPATH=src .venv/bin/python bench/bench_trends_m3.py            # full run (~30 min, 2 cores)
+    PYTHONPATH=src .venv/bin/python bench/bench_trends_m3.py --sample 5 --skip AutoARIMA,AutoCES
+
+Single-model results are cached (``--cache``) so re-runs only time what changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from launchlab.trends import Forecaster, TrendsConfig, forecast_trends
+from launchlab.trends.backtest import mase_scale
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "series"
+M3_SINGLES = ["AutoETS", "AutoARIMA", "AutoTheta", "AutoCES", "DynamicOptimizedTheta", "SeasonalNaive", "Naive"]
+UCI_SINGLES = ["Naive", "SeasonalNaive", "CrostonClassic", "ADIDA", "IMAPA", "AutoETS", "DynamicOptimizedTheta"]
+LEVELS = [80, 95]
+
+
+def load_m3(sample: int) -> pd.DataFrame:
+    sheet = pd.read_excel(DATA / "m3_competition.xls", sheet_name="M3Month")
+    frames = []
+    for _, row in sheet.iloc[::sample].iterrows():
+        n = int(row["N"])
+        # A few series have no start date (0): only positions matter to the models, so use 1990-01.
+        year, month = int(row["Starting Year"]), int(row["Starting Month"])
+        start = pd.Timestamp(year=year if year > 1800 else 1990, month=month if 1 <= month <= 12 else 1, day=1)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": str(row["Series"]).strip(),
+                    "ds": pd.date_range(start, periods=n, freq="MS"),
+                    "y": row.iloc[6 : 6 + n].to_numpy(float),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_uci(sample: int) -> pd.DataFrame:
+    wide = pd.read_csv(DATA / "uci_sales_transactions_weekly.csv").iloc[::sample]
+    weeks = [f"W{i}" for i in range(52)]
+    long = wide.melt(id_vars="Product_Code", value_vars=weeks, var_name="ds", value_name="y")
+    long["ds"] = long["ds"].str[1:].astype(int)
+    long = long.rename(columns={"Product_Code": "unique_id"}).astype({"y": float})
+    return long.sort_values(["unique_id", "ds"], ignore_index=True)
+
+
+def split(frame: pd.DataFrame, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    back = frame.groupby("unique_id").cumcount(ascending=False)
+    return frame[back >= h].reset_index(drop=True), frame[back < h].reset_index(drop=True)
+
+
+def single_model(name: str, season_length: int):
+    from statsforecast import models
+
+    if name in {"Naive", "CrostonClassic", "ADIDA", "IMAPA"}:
+        return getattr(models, name)()
+    return getattr(models, name)(season_length=season_length)
+
+
+def run_single(name, train, h, freq, season_length, n_jobs, cache: Path | None, tag: str):
+    from statsforecast import StatsForecast
+
+    key = cache / f"{tag}-{name}.pkl" if cache else None
+    if key and key.exists():
+        return pickle.loads(key.read_bytes())
+    model = single_model(name, season_length)
+    has_level = name not in {"CrostonClassic", "ADIDA", "IMAPA"}
+    warm = train[train["unique_id"].isin(train["unique_id"].unique()[:2])]
+    StatsForecast(models=[model], freq=freq, n_jobs=1).forecast(df=warm, h=h, level=LEVELS if has_level else None)
+    start = time.perf_counter()
+    raw = StatsForecast(models=[model], freq=freq, n_jobs=n_jobs).forecast(
+        df=train, h=h, level=LEVELS if has_level else None
+    )
+    seconds = time.perf_counter() - start
+    out = raw[["unique_id", "ds"]].copy()
+    out["yhat"] = raw[name].to_numpy()
+    for lv in LEVELS:
+        for side in ("lo", "hi"):
+            col = f"{name}-{side}-{lv}"
+            out[f"yhat_{side}_{lv}"] = raw[col].to_numpy() if col in raw else np.nan
+    result = (out, seconds)
+    if key:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        key.write_bytes(pickle.dumps(result))
+    return result
+
+
+def evaluate(fc: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, season_length: int) -> dict[str, float]:
+    merged = test.merge(fc, on=["unique_id", "ds"], how="left")
+    y, p = merged["y"].to_numpy(), merged["yhat"].to_numpy()
+    denom = np.abs(y) + np.abs(p)
+    with np.errstate(all="ignore"):
+        smape = np.where(denom > 0, 200 * np.abs(y - p) / denom, 0.0)
+    cutoffs = train.groupby("unique_id")["ds"].max()
+    scale = mase_scale(train, cutoffs, season_length)
+    mae = pd.Series(np.abs(y - p)).groupby(merged["unique_id"].to_numpy()).mean()
+    mase = (mae / scale.reindex(mae.index)).replace([np.inf, -np.inf], np.nan)
+    out = {"smape": float(np.nanmean(smape)), "mase": float(mase.mean()), "missing": float(np.isnan(p).mean())}
+    for lv in LEVELS:
+        lo, hi = merged[f"yhat_lo_{lv}"].to_numpy(), merged[f"yhat_hi_{lv}"].to_numpy()
+        out[f"cov_{lv}"] = float(np.mean((y >= lo) & (y <= hi))) if not np.all(np.isnan(lo)) else float("nan")
+    return out
+
+
+def class_quality(trends: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
+    """Precision/recall of rising/declining against 'held-out mean above/below the last 12 training points'."""
+    last12 = train.groupby("unique_id").tail(12).groupby("unique_id")["y"].mean()
+    future = test.groupby("unique_id")["y"].mean()
+    truth_up = (future > last12).reindex(trends["unique_id"]).to_numpy()
+    cls = trends["class"].to_numpy()
+    rows = []
+    for name, truth, predicted in (
+        ("rising", truth_up, np.isin(cls, ["rising", "emerging"])),
+        ("declining", ~truth_up, cls == "declining"),
+    ):
+        rows.append(
+            {
+                "class": name,
+                "n_classed": int(predicted.sum()),
+                "precision": float(truth[predicted].mean()) if predicted.any() else float("nan"),
+                "recall": float(predicted[truth].mean()) if truth.any() else float("nan"),
+                "base_rate": float(truth.mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def bench(name, frame, h, freq, season_length, singles, args, cache):
+    train, test = split(frame, h)
+    print(f"\n== {name}: {train['unique_id'].nunique()} series, horizon {h} ==", flush=True)
+    rows = []
+    for model in singles:
+        if model in args.skip:
+            continue
+        fc, seconds = run_single(model, train, h, freq, season_length, args.n_jobs, cache, f"{name}-s{args.sample}-h{h}")
+        rows.append({"model": model, **evaluate(fc, train, test, season_length), "seconds": seconds})
+        print(f"  {model:24s} done in {seconds:7.1f}s", flush=True)
+
+    config = TrendsConfig(horizon=h, backtest_windows=args.windows, n_jobs=args.n_jobs)
+    est = Forecaster(
+        freq=freq, levels=tuple(LEVELS), models=tuple(config.models),
+        intermittent_models=tuple(config.intermittent_models), n_jobs=args.n_jobs,
+    )
+    warm = train[train["unique_id"].isin(train["unique_id"].unique()[:2])]
+    est.fit(warm).predict(h)
+    start = time.perf_counter()
+    fc = est.fit(train).predict(h)
+    seconds = time.perf_counter() - start
+    rows.append({"model": "launchlab forecaster (uncalibrated)", **evaluate(fc, train, test, season_length), "seconds": seconds})
+    start = time.perf_counter()
+    result = forecast_trends(train, config=config)
+    seconds = time.perf_counter() - start
+    rows.append(
+        {"model": f"launchlab stage ({args.windows}-window backtest, calibrated)", **evaluate(result.tables["forecasts"], train, test, season_length), "seconds": seconds}
+    )
+    table = pd.DataFrame(rows).set_index("model")
+    ours = table.iloc[-1]
+    table["smape_vs_ours"] = table["smape"] / ours["smape"]
+    table["mase_vs_ours"] = table["mase"] / ours["mase"]
+    table["time_vs_ours"] = table["seconds"] / ours["seconds"]
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
+        print(table)
+        routes = result.tables["trends"]["route"].value_counts().to_dict()
+        print(f"  routes: {routes}; interval scales: "
+              + ", ".join(f"{k}={v:.2f}" for k, v in result.metrics.items() if k.startswith("interval_scale")))
+        forecaster = result.models["launchlab-forecaster"]
+        print("  combinations chosen on the backtest:", getattr(forecaster, "combination_", {}))
+        print("  trend classes:", result.summary["counts"])
+        print(class_quality(result.tables["trends"], train, test).to_string(index=False))
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="m3,uci")
+    parser.add_argument("--sample", type=int, default=1, help="use every k-th series")
+    parser.add_argument("--n-jobs", type=int, default=-1)
+    parser.add_argument("--windows", type=int, default=1, help="backtest windows of the launchlab stage")
+    parser.add_argument("--skip", default="", help="comma-separated single models to leave out")
+    parser.add_argument("--cache", default="/tmp/launchlab-bench-trends", help="'' disables the cache")
+    args = parser.parse_args()
+    args.skip = set(filter(None, args.skip.split(",")))
+    cache = Path(args.cache) if args.cache else None
+    warnings.filterwarnings("ignore")
+    if not DATA.exists():
+        raise SystemExit(f"{DATA} not found: the benchmark needs ../shared/data")
+    datasets = args.datasets.split(",")
+    if "m3" in datasets:
+        bench("m3-monthly", load_m3(args.sample), 18, "MS", 12, M3_SINGLES, args, cache)
+    if "uci" in datasets:
+        bench("uci-weekly", load_uci(args.sample), 8, 1, 52, UCI_SINGLES, args, cache)
+
+
+if __name__ == "__main__":
+    main()
