@@ -108,3 +108,32 @@ def test_insight_then_concepts_with_hashing_embedder(monkeypatch, capsys, clothi
 def test_concepts_without_insight_folder_is_clear(monkeypatch, capsys, repo, tmp_path):
     code, _, err = run_cli(monkeypatch, capsys, "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path, "--out", tmp_path / "c")
     assert code == 2 and "needs.parquet not found" in err
+
+
+def test_concepts_norms_grow_across_runs(cli, clothing_reviews, repo, tmp_path):
+    path = tmp_path / "reviews.parquet"
+    clothing_reviews.to_parquet(path)
+    assert cli("insight", path, "--out", tmp_path / "i", "--model", "hashing-256")[0] == 0
+    norms = tmp_path / "norms.parquet"
+    renamed = tmp_path / "next.yaml"
+    renamed.write_text((repo / "data" / "concepts.yaml").read_text().replace("concept_id: CON-", "concept_id: NEXT-"))
+    for run, concepts in ((1, repo / "data" / "concepts.yaml"), (2, renamed)):
+        code, out, err = cli("concepts", concepts, "--insight", tmp_path / "i", "--out", tmp_path / f"c{run}",
+                             "--model", "hashing-256", "--norms", norms)
+        assert code == 0, err
+        assert len(pd.read_parquet(norms)) == 10 * run  # every scored concept is kept
+    scores = pd.read_parquet(tmp_path / "c2" / "scores.parquet")
+    assert (scores["norm_n"] >= 1).all()
+
+
+def test_incubate_ab_with_cuped_and_sequential(cli, repo, tmp_path):
+    code, out, err = cli(
+        "incubate", "ab", repo / "data" / "launch_experiment.csv", "--variant-col", "variant", "--metric-col", "converted",
+        "--unit-col", "user_id", "--covariate-col", "pre_sessions", "--sequential", "--date-col", "date", "--out", tmp_path,
+    )
+    assert code == 0, err
+    readout = json.loads((tmp_path / "readout.json").read_text())
+    assert "cuped" in readout and "sequential" in readout
+    code, _, err = cli("incubate", "ab", repo / "data" / "launch_experiment.csv", "--variant-col", "variant", "--metric-col", "converted",
+                       "--guardrail", "revenue:sideways", "--out", tmp_path)
+    assert code == 2 and "unknown direction" in err

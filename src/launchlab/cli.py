@@ -257,6 +257,8 @@ def concepts(
     insight_dir: Annotated[Path, typer.Option("--insight", help="Folder written by `launchlab insight`.")],
     out_dir: OutDir = Path("out/concepts"),
     trends_dir: Annotated[Optional[Path], typer.Option("--trends", help="Folder written by `launchlab trends` (adds momentum).")] = None,
+    history: Annotated[Optional[Path], typer.Option("--history", help="Past launches with outcomes (name, description, outcome) to learn the score from.")] = None,
+    norms: Annotated[Optional[Path], typer.Option("--norms", help="Parquet of earlier scored concepts for percentiles; updated with this run's.")] = None,
     model: Model = "all-MiniLM-L6-v2",
 ) -> None:
     """Score and rank product concepts against the discovered needs (and trends).
@@ -271,7 +273,10 @@ def concepts(
 
     prepare_environment()
     with _spinner("scoring concepts"):
-        result = stages.run_concepts(concepts_file, insight_dir=insight_dir, trends_dir=trends_dir, config=ConceptsConfig(), out_dir=out_dir, embedding_model=model)
+        result = stages.run_concepts(
+            concepts_file, insight_dir=insight_dir, trends_dir=trends_dir, config=ConceptsConfig(), out_dir=out_dir,
+            embedding_model=model, history=history, norms=norms,
+        )
     _print_warnings(result.result.warnings)
     err.print(_counts_line(str(concepts_file), result.inputs["concepts"], out_dir), highlight=False)
     scores = result.result.tables["scores"].sort_values("rank")
@@ -293,19 +298,36 @@ def incubate_ab(
     control: Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")] = None,
     unit_col: Annotated[Optional[str], typer.Option(help="Randomisation unit, for duplicate and cross-arm checks.")] = None,
     alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")] = 0.05,
+    covariate_col: Annotated[Optional[str], typer.Option(help="Pre-period covariate for CUPED variance reduction.")] = None,
+    guardrail: Annotated[Optional[list[str]], typer.Option(help="Guardrail metric that blocks 'scale' when it degrades: COLUMN or COLUMN:lower_is_better (repeatable).")] = None,
+    sequential: Annotated[bool, typer.Option(help="Always-valid sequential readout (safe to look every day); needs --date-col.")] = False,
+    date_col: Annotated[Optional[str], typer.Option(help="Exposure date column, for the sequential readout.")] = None,
 ) -> None:
     """Read out an A/B(/n) test: lifts with confidence intervals, p-values, sample-ratio check, decision.
 
     Writes OUT/readout.json.
 
     Example: launchlab incubate ab ../shared/data/launch/cookie_cats_ab.csv --variant-col version --metric-col retention_7 --unit-col userid --out out/ab
+
+    Example: launchlab incubate ab data/launch_experiment.csv --variant-col variant --metric-col converted --unit-col user_id --covariate-col pre_sessions --sequential --date-col date
     """
     from launchlab import io
     from launchlab.incubation import ABConfig, decide, read_out_ab
     from launchlab.stages import _write_outputs
 
-    loaded = io.load_experiment(data, required=tuple(c for c in (variant_col, metric_col, unit_col) if c))
-    result = read_out_ab(loaded.frame, config=ABConfig(variant_col=variant_col, metric_col=metric_col, control=control, unit_col=unit_col, alpha=alpha), source=str(data))
+    guardrails = {}
+    for item in guardrail or []:
+        column, _, direction = item.partition(":")
+        if direction not in ("", "higher_is_better", "lower_is_better"):
+            raise InputError(f"guardrail {item!r} has an unknown direction", fix="write COLUMN:higher_is_better or COLUMN:lower_is_better")
+        guardrails[column] = direction or "higher_is_better"
+    required = (variant_col, metric_col, unit_col, covariate_col, date_col, *guardrails)
+    loaded = io.load_experiment(data, required=tuple(c for c in required if c))
+    config = ABConfig(
+        variant_col=variant_col, metric_col=metric_col, control=control, unit_col=unit_col, alpha=alpha,
+        covariate_col=covariate_col, guardrails=guardrails, sequential=sequential, date_col=date_col,
+    )
+    result = read_out_ab(loaded.frame, config=config, source=str(data))
     decision = decide(result)
     result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
     _write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})

@@ -88,6 +88,8 @@ class CycleConfig(BaseModel):
     reviews: ReviewsInput
     series: list[SeriesInput] = Field(default_factory=list, description="External demand signals (sales, search interest).")
     concepts: Path = Field(..., description="YAML or CSV of candidate concepts.")
+    concept_history: Path | None = Field(None, description="Past launches with outcomes (concept text + outcome) to learn the score from.")
+    concept_norms: Path | None = Field(None, description="Parquet of earlier scored concepts: percentiles against them; grows each cycle.")
     experiment: ExperimentInput | None = None
     adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline).")
@@ -115,17 +117,23 @@ class CycleConfig(BaseModel):
         for s in data.series:
             s.path = fix(s.path)
         data.concepts = fix(data.concepts)
+        if data.concept_history:
+            data.concept_history = fix(data.concept_history)
+        if data.concept_norms:
+            data.concept_norms = fix(data.concept_norms)
         if data.experiment:
             data.experiment.path = fix(data.experiment.path)
         if data.adoption:
             data.adoption.path = fix(data.adoption.path)
         data.out_dir = fix(data.out_dir)
+        if data.insight.cache_dir is not None:
+            data.insight.cache_dir = fix(Path(data.insight.cache_dir))
         return data
 
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo-womens-clothing",
-    "reviews": {"path": "data/womens_clothing_reviews.parquet", "sample": 3000},
+    "reviews": {"path": "data/womens_clothing_reviews.parquet", "sample": 1500},
     "series": [{"path": "data/uci_sales_weekly.csv"}],
     "concepts": "data/concepts.yaml",
     "experiment": {
@@ -133,6 +141,8 @@ DEMO_CONFIG: dict[str, Any] = {
         "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
     },
     "adoption": {"path": "data/assassins_creed_weekly_sales.csv"},
+    "concept_norms": "out/concept_norms.parquet",
+    "insight": {"level": "mention", "cache_dir": ".cache/embeddings"},
     "out_dir": "out/demo",
 }
 

@@ -93,7 +93,26 @@ def needs_section(folder: Path) -> str:
             f"<td class='num'>{need.get('neg_share', float('nan')):.0%}</td><td>{quotes}</td></tr>"
         )
     table = "<table><tr><th>id</th><th>need</th><th>share</th><th>sentiment</th><th>negative</th><th>what customers say</th></tr>" + "".join(rows) + "</table>"
-    return _png(fig) + table
+    return _need_map(needs) + _png(fig) + table
+
+
+def _need_map(needs: pd.DataFrame) -> str:
+    """Needs placed by the similarity of their centroids (2-D PCA), sized by share, coloured by sentiment."""
+    if "centroid" not in needs or len(needs) < 3:
+        return ""
+    centroids = np.vstack([np.asarray(c, dtype=float) for c in needs["centroid"]])
+    centred = centroids - centroids.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ vt[:2].T
+    fig, ax = _figure(9, 5)
+    points = ax.scatter(xy[:, 0], xy[:, 1], s=3000 * needs["share"].to_numpy() + 30, c=needs["sentiment_mean"], cmap="RdYlGn", vmin=-1, vmax=1, alpha=0.75, edgecolors="#333")
+    for (x, y), label in zip(xy, needs["label"]):
+        ax.annotate(str(label)[:32], (x, y), fontsize=8, ha="center", va="center")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Need map: close needs are talked about alike; size = share, colour = sentiment", fontsize=10)
+    fig.colorbar(points, ax=ax, label="mean sentiment")
+    return _png(fig)
 
 
 def trends_section(folder: Path, max_plots: int = 4) -> str:

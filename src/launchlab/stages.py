@@ -225,8 +225,14 @@ def run_concepts(
     trends_dir: Path | None = None,
     embedder: Embedder | None = None,
     embedding_model: str = "all-MiniLM-L6-v2",
+    history: Path | None = None,
+    norms: Path | None = None,
 ) -> StageRun:
-    """Score concepts against the needs (and trends) written by earlier stages."""
+    """Score concepts against the needs (and trends) written by earlier stages.
+
+    ``history``: past launches with outcomes (learned from when given); ``norms``: a parquet file
+    of earlier scored concepts, read for percentiles and rewritten with this run's concepts.
+    """
     from launchlab.concepts import score_concepts
 
     loaded = io.load_concepts(concepts)
@@ -234,15 +240,25 @@ def run_concepts(
     trends = read_stage_table(trends_dir, "trends") if trends_dir else None
     reviews = read_stage_table(insight_dir, "reviews", required=False)
     embedder = embedder or get_embedder(embedding_model)
-    kwargs: dict[str, Any] = {}
-    import inspect
-
-    if reviews is not None and "reviews" in inspect.signature(score_concepts).parameters:
-        kwargs["reviews"] = reviews
-    result = score_concepts(loaded.frame, needs, embedder=embedder, trends=trends, config=config, **kwargs)
+    inputs = {"concepts": _input_info(loaded, concepts)}
+    past = None
+    if history is not None:
+        past = io.load_concepts(history).frame if Path(history).suffix.lower() in (".yaml", ".yml") else io.read_table(history)
+        inputs["history"] = {"path": str(history), "sha256": file_sha256(history), "rows_in": len(past)}
+    prior_norms = None
+    if norms is not None and Path(norms).exists():
+        prior_norms = pd.read_parquet(norms)
+        inputs["norms"] = {"path": str(norms), "sha256": file_sha256(norms), "rows_in": len(prior_norms)}
+    result = score_concepts(
+        loaded.frame, needs, embedder=embedder, trends=trends, config=config, reviews=reviews, norms=prior_norms, history=past
+    )
     _account(result, loaded, "concepts")
     _write_outputs(result, out_dir, {"concepts": loaded.quarantine, "concepts_stage": result.quarantine})
-    return StageRun(CONCEPTS, result, out_dir, {"concepts": _input_info(loaded, concepts)})
+    if norms is not None and "norms" in result.tables:
+        # every scored concept is kept: the norms file grows cycle after cycle
+        Path(norms).parent.mkdir(parents=True, exist_ok=True)
+        result.tables["norms"].to_parquet(norms, index=False)
+    return StageRun(CONCEPTS, result, out_dir, inputs)
 
 
 def read_stage_table(folder: Path | None, name: str, *, required: bool = True) -> pd.DataFrame | None:
@@ -343,7 +359,9 @@ def stage_fingerprint(stage: str, config: CycleConfig, code_version: str = "") -
                  config.trends.model_dump(mode="json")]
     elif stage == CONCEPTS:
         parts = [stage, code, stage_fingerprint(TRENDS, config, code_version), file_sha256(config.concepts),
-                 config.scoring.model_dump(mode="json"), config.embedding_model]
+                 config.scoring.model_dump(mode="json"), config.embedding_model,
+                 file_sha256(config.concept_history) if config.concept_history else None,
+                 file_sha256(config.concept_norms) if config.concept_norms and Path(config.concept_norms).exists() else None]
     elif stage == INCUBATION:
         experiment = config.experiment
         adoption = config.adoption
@@ -380,7 +398,8 @@ def run_stage(
     if stage == CONCEPTS:
         trends_dir = paths[TRENDS] if (paths[TRENDS] / "trends.parquet").exists() else None
         return run_concepts(config.concepts, insight_dir=paths[INSIGHT], trends_dir=trends_dir, config=config.scoring,
-                            out_dir=paths[CONCEPTS], embedding_model=config.embedding_model)
+                            out_dir=paths[CONCEPTS], embedding_model=config.embedding_model,
+                            history=config.concept_history, norms=config.concept_norms)
     if stage == INCUBATION:
         return run_incubation(config.experiment, adoption=config.adoption, bass_config=config.bass, out_dir=paths[INCUBATION])
     raise ValueError(f"unknown stage {stage!r}")
