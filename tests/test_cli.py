@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -137,3 +138,19 @@ def test_incubate_ab_with_cuped_and_sequential(cli, repo, tmp_path):
     code, _, err = cli("incubate", "ab", repo / "data" / "launch_experiment.csv", "--variant-col", "variant", "--metric-col", "converted",
                        "--guardrail", "revenue:sideways", "--out", tmp_path)
     assert code == 2 and "unknown direction" in err
+
+
+def test_incubate_impact_recovers_a_seeded_campaign_effect(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    t = np.arange(60)
+    base = 100 + np.sin(t / 5) * 10
+    frame = pd.DataFrame({"period": t, "c1": base + rng.normal(0, 2, 60), "c2": base * 0.5 + rng.normal(0, 2, 60),
+                          "launch": base * 1.2 + rng.normal(0, 2, 60)})
+    frame.loc[frame["period"] >= 40, "launch"] += 15
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    code, out, err = cli("incubate", "impact", tmp_path / "sales.csv", "--treated", "launch", "--intervention", "40", "--out", tmp_path / "o")
+    assert code == 0, err
+    impact = json.loads((tmp_path / "o" / "impact.json").read_text())
+    assert impact["avg_effect_lo"] < 15 < impact["avg_effect_hi"] and impact["significant"]
+    code, _, err = cli("incubate", "impact", tmp_path / "sales.csv", "--treated", "nope", "--intervention", "40", "--out", tmp_path / "o")
+    assert code == 2 and "'nope' not found" in err

@@ -302,6 +302,7 @@ def incubate_ab(
     guardrail: Annotated[Optional[list[str]], typer.Option(help="Guardrail metric that blocks 'scale' when it degrades: COLUMN or COLUMN:lower_is_better (repeatable).")] = None,
     sequential: Annotated[bool, typer.Option(help="Always-valid sequential readout (safe to look every day); needs --date-col.")] = False,
     date_col: Annotated[Optional[str], typer.Option(help="Exposure date column, for the sequential readout.")] = None,
+    funnel_col: Annotated[Optional[list[str]], typer.Option(help="Funnel stage column after exposure, in order (repeatable: AIPL).")] = None,
 ) -> None:
     """Read out an A/B(/n) test: lifts with confidence intervals, p-values, sample-ratio check, decision.
 
@@ -321,11 +322,11 @@ def incubate_ab(
         if direction not in ("", "higher_is_better", "lower_is_better"):
             raise InputError(f"guardrail {item!r} has an unknown direction", fix="write COLUMN:higher_is_better or COLUMN:lower_is_better")
         guardrails[column] = direction or "higher_is_better"
-    required = (variant_col, metric_col, unit_col, covariate_col, date_col, *guardrails)
+    required = (variant_col, metric_col, unit_col, covariate_col, date_col, *guardrails, *(funnel_col or []))
     loaded = io.load_experiment(data, required=tuple(c for c in required if c))
     config = ABConfig(
         variant_col=variant_col, metric_col=metric_col, control=control, unit_col=unit_col, alpha=alpha,
-        covariate_col=covariate_col, guardrails=guardrails, sequential=sequential, date_col=date_col,
+        covariate_col=covariate_col, guardrails=guardrails, sequential=sequential, date_col=date_col, funnel_cols=funnel_col or [],
     )
     result = read_out_ab(loaded.frame, config=config, source=str(data))
     decision = decide(result)
@@ -349,6 +350,40 @@ def incubate_ab(
     out.print(f"Sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}")
     out.print(f"Decision: [bold]{readout['decision'].upper()}[/] — " + "; ".join(readout.get("reasons", [])[:3]))
     out.print(f"Wrote {out_dir / 'readout.json'}")
+
+
+@incubate_app.command("impact")
+def incubate_impact(
+    series: Annotated[Path, typer.Argument(help="Sales of the launched product and of control products: long or wide.")],
+    treated: Annotated[str, typer.Option(help="Series id of the product that got the campaign.")],
+    intervention: Annotated[str, typer.Option(help="First period (date or integer) of the campaign.")],
+    out_dir: OutDir = Path("out/impact"),
+    control: Annotated[Optional[list[str]], typer.Option(help="Control series id (repeatable; default: every other series).")] = None,
+    layout: Annotated[str, typer.Option(help="auto, long, wide-periods or wide-series.")] = "auto",
+) -> None:
+    """Effect of a promotion or campaign on a launched product's sales, against control series
+    (CausalImpact-style regression on controls): pointwise and cumulative effect with intervals.
+
+    Writes OUT/impact.json and OUT/impact.parquet.
+
+    Example: launchlab incubate impact sales.csv --treated P12 --intervention 40 --out out/impact
+    """
+    from launchlab import io
+    from launchlab.incubation import ImpactConfig, estimate_impact
+    from launchlab.stages import _write_outputs
+
+    loaded = io.load_series(series, layout=layout)
+    ids = set(loaded.frame["unique_id"])
+    for name in [treated, *(control or [])]:
+        if name not in ids:
+            raise InputError(f"series {name!r} not found ({len(ids)} series, e.g. {', '.join(sorted(ids)[:5])})", file=str(series), fix="check --treated/--control")
+    moment: str | int = int(intervention) if intervention.lstrip("-").isdigit() else intervention
+    result = estimate_impact(loaded.frame[["unique_id", "ds", "y"]], config=ImpactConfig(treated=treated, controls=control or None, intervention=moment))
+    _write_outputs(result, out_dir, {"series": loaded.quarantine})
+    _print_warnings(loaded.warnings + result.warnings)
+    impact = result.artifacts["impact.json"]
+    out.print_json(data={k: v for k, v in impact.items() if not isinstance(v, (list, dict))})
+    out.print(f"Wrote {out_dir / 'impact.json'}")
 
 
 @incubate_app.command("bass")
