@@ -8,9 +8,7 @@ Run by hand (not a test):
 Both cycles run in this process against a temporary Prefect home and MLflow store, on the bundled
 clothing reviews and UCI weekly sales; the dask cycle refreshes the stage cache so it computes
 everything again. Prints each cycle's wall time, the ratio, and whether the insight and trends
-tables are identical (they are with the hashing embedder; the sentence-transformers model pads
-each batch to its longest text, so its embeddings, and what follows from them, may move in the
-last float32 digits when batches are composed differently).
+tables of the two cycles are identical.
 """
 
 from __future__ import annotations

@@ -90,10 +90,10 @@ def run_single(name, train, h, freq, season_length, n_jobs, cache: Path | None, 
     )
     seconds = time.perf_counter() - start
     out = raw[["unique_id", "ds"]].copy()
-    out["yhat"] = raw[name].to_numpy()
+    out["yhat"] = raw[repr(model)].to_numpy()
     for lv in LEVELS:
         for side in ("lo", "hi"):
-            col = f"{name}-{side}-{lv}"
+            col = f"{model!r}-{side}-{lv}"
             out[f"yhat_{side}_{lv}"] = raw[col].to_numpy() if col in raw else np.nan
     result = (out, seconds)
     if key:

@@ -60,8 +60,11 @@ def _terminal_progress(label: str):
 
 
 def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    """Stages are reused by fingerprint (see ``launchlab.stages.stage_fingerprint``)."""
-    return f"launchlab-{parameters['stage']}-{parameters['fingerprint']}"
+    """Stages are reused by fingerprint (see ``launchlab.stages.stage_fingerprint``) and output folder."""
+    import hashlib
+
+    out = str(stages.cycle_paths(parameters["config"])[parameters["stage"]].resolve())
+    return f"launchlab-{parameters['stage']}-{parameters['fingerprint']}-{hashlib.sha256(out.encode()).hexdigest()[:12]}"
 
 
 @task(

@@ -86,10 +86,9 @@ def stage_task_runner(task_runner: TaskRunnerName = "default", dask_address: str
     if task_runner != "dask":
         raise ValueError(f"task_runner must be 'default' or 'dask', not {task_runner!r}")
     import distributed
-    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect_dask import DaskTaskRunner
 
-    with _api_url_for_workers(PREFECT_API_URL, temporary_settings):
+    with _api_url_for_workers():
         if dask_address:
             with distributed.Client(dask_address, set_as_default=False) as client:
                 warming = _warm_up_workers(client)  # noqa: F841 - held so the warm-up is not cancelled
@@ -116,14 +115,14 @@ def warm_up() -> None:
 
 
 @contextmanager
-def _api_url_for_workers(setting, temporary_settings) -> Iterator[None]:
-    if setting.value():
-        yield
-        return
+def _api_url_for_workers() -> Iterator[None]:
+    """Put the temporary local API's address in the settings Prefect ships with every task."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     context = FlowRunContext.get()
     url = str(context.client.api_url).rstrip("/") if context and context.client else None
-    if not url:
+    if PREFECT_API_URL.value() or not url:
         yield
         return
-    with temporary_settings(updates={setting: url}):
+    with temporary_settings(updates={PREFECT_API_URL: url}):
         yield

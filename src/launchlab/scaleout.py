@@ -7,9 +7,10 @@ in-process :func:`local_map` is the reference; ``flows/scaleout.py`` submits eac
 Prefect task on a Dask cluster. ``fn`` is always a module-level function of this module, so a
 worker only needs launchlab installed.
 
-Embeddings are computed per text, so chunks of texts give the same vectors (bit-identical with
-the hashing embedder; the sentence-transformers model pads each batch to its longest text, which
-moves the last float32 digits). Forecasts are per series too, but ``forecast_trends`` also makes
+Embeddings are computed per text; :class:`ChunkedEmbedder` cuts its chunks at whole batches of
+the length-sorted texts, so the sentence-transformers model sees (and pads) exactly the batches
+of one call and the vectors are bit-identical, as they are with the hashing embedder. Forecasts
+are per series too, but ``forecast_trends`` also makes
 pooled decisions over all series (the calendar, each route's model combination, the interval
 calibration), so chunking the *stage* would change results. :class:`ChunkedForecaster` chunks only
 the statsforecast work inside it — the backtest and the final forecast — and leaves the pooled
@@ -103,14 +104,26 @@ class ChunkedEmbedder:
         self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
     ) -> np.ndarray:
         texts = [str(t) for t in texts]
-        bounds = chunk_bounds(len(texts), slots=self.slots, max_size=self.max_texts, min_size=self.min_texts)
-        if not bounds:
+        if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # The sentence-transformers embedder sorts texts by length and pads each batch to its
+        # longest: chunks cut from the same sorted order at whole batches hold exactly the
+        # batches one call would, so the vectors match one call's.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        n_batches = -(-len(texts) // batch_size)
+        bounds = [
+            (a * batch_size, min(b * batch_size, len(texts)))
+            for a, b in chunk_bounds(n_batches, slots=self.slots, max_size=max(self.max_texts // batch_size, 1),
+                                     min_size=max(self.min_texts // batch_size, 1))
+        ]
         self.n_chunks += len(bounds)
-        parts = self.mapper(embed_texts, [(self.model, texts[a:b], batch_size) for a, b in bounds])
+        parts = self.mapper(embed_texts, [(self.model, [texts[i] for i in order[a:b]], batch_size) for a, b in bounds])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for (a, b), part in zip(bounds, parts):
+            out[order[a:b]] = part
         if progress:
             progress(len(texts), len(texts))
-        return np.concatenate(parts, axis=0)
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -124,20 +137,21 @@ def forecaster_call(part: Forecaster, method: str, *args: Any) -> Any:
 
 class ChunkedForecaster(Forecaster):
     """A :class:`~launchlab.trends.Forecaster` whose ``backtest`` and ``predict`` run in chunks of
-    series through ``mapper_`` (set by :func:`chunked_forecaster`), with the results reassembled
+    series through a mapper (set by :func:`chunked_forecaster`), with the results reassembled
     in the order one call returns them. Every statsforecast model is fit per series, so each
     series' numbers are the same; ``select`` and ``calibrate`` still see all series at once.
     """
 
-    mapper_: Mapper = staticmethod(local_map)
-    slots_: int = 1
-    max_series_: int = FORECAST_MAX_SERIES
+    # How to run, not what was learned: set on the instance by the factory, dropped by to_forecaster.
+    _mapper: Mapper = staticmethod(local_map)
+    _slots: int = 1
+    _max_series: int = FORECAST_MAX_SERIES
 
     def _parts(self) -> list[Forecaster]:
         plain = self.to_forecaster()
         ids = self.routes_[UNIQUE_ID].sort_values().to_numpy()
         parts = []
-        for a, b in chunk_bounds(len(ids), slots=self.slots_, max_size=self.max_series_):
+        for a, b in chunk_bounds(len(ids), slots=self._slots, max_size=self._max_series):
             part = copy.copy(plain)
             chunk = set(ids[a:b])
             part.routes_ = plain.routes_[plain.routes_[UNIQUE_ID].isin(chunk)].reset_index(drop=True)
@@ -149,14 +163,14 @@ class ChunkedForecaster(Forecaster):
         parts = self._parts()
         if len(parts) <= 1:
             return super().predict(h)
-        out = pd.concat(self.mapper_(forecaster_call, [(p, "predict", h) for p in parts]), ignore_index=True)
+        out = pd.concat(self._mapper(forecaster_call, [(p, "predict", h) for p in parts]), ignore_index=True)
         return out.sort_values([UNIQUE_ID, DS], kind="stable").reset_index(drop=True)
 
     def backtest(self, h: int, n_windows: int = 2) -> tuple[pd.DataFrame, list[str]]:
         parts = self._parts()
         if len(parts) <= 1:
             return super().backtest(h, n_windows)
-        results = self.mapper_(forecaster_call, [(p, "backtest", h, n_windows) for p in parts])
+        results = self._mapper(forecaster_call, [(p, "backtest", h, n_windows) for p in parts])
         skipped = sorted(s for _, chunk_skipped in results for s in chunk_skipped)
         frames = [frame for frame, _ in results if len(frame)]
         if not frames:
@@ -167,7 +181,7 @@ class ChunkedForecaster(Forecaster):
         """The same fitted state as a plain :class:`Forecaster` (what gets logged and pickled)."""
         plain = Forecaster(**self.get_params())
         plain.__dict__.update(self.__dict__)
-        for name in ("mapper_", "slots_", "max_series_"):
+        for name in ("_mapper", "_slots", "_max_series"):
             plain.__dict__.pop(name, None)
         return plain
 
@@ -202,9 +216,9 @@ def chunked_forecaster(mapper: Mapper, *, slots: int = 1, max_series: int = FORE
 
     def make(**params: Any) -> Forecaster:
         forecaster = ChunkedForecaster(**params)
-        forecaster.mapper_ = mapper
-        forecaster.slots_ = slots
-        forecaster.max_series_ = max_series
+        forecaster._mapper = mapper
+        forecaster._slots = slots
+        forecaster._max_series = max_series
         return forecaster
 
     return make

@@ -124,5 +124,12 @@ def test_chunked_forecast_matches_one_call_exactly(repo, tmp_path):
         pd.testing.assert_frame_equal(table, chunked.tables[name], check_exact=True, obj=name)
     assert chunked.metrics == one.metrics and chunked.summary == one.summary and chunked.warnings == one.warnings
     model = chunked.models["launchlab-forecaster"]
-    assert type(model) is Forecaster and not hasattr(model, "mapper_")
+    assert type(model) is Forecaster and "_mapper" not in vars(model)
     pd.testing.assert_frame_equal(model.predict(4), one.models["launchlab-forecaster"].predict(4), check_exact=True)
+
+
+def test_run_checks_its_runner_options_before_starting(cli):
+    code, _, err = cli("run", "--dask-address", "tcp://127.0.0.1:8786")
+    assert code == 2 and "--task-runner dask" in err
+    code, _, err = cli("run", "--task-runner", "spark")
+    assert code == 2 and "spark" in err

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.metrics import adjusted_rand_score
 
 from launchlab.embeddings import HashingEmbedder
 from launchlab.errors import InputError
@@ -143,3 +142,11 @@ def test_shipped_default_model_is_valid():
     assert meta["info"]["cv_accuracy"] > 0.8
     head = load_default_head(path, model_id="all-MiniLM-L6-v2", dim=384)
     assert head is not None and head.coef_.shape == (1, 384)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_estimators_pass_sklearn_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    for estimator in (NeedModel(max_needs=5, min_need_size=2), SentimentHead()):
+        check_estimator(estimator)

@@ -195,3 +195,14 @@ def test_long_texts_are_reported(topics):
         pd.concat([topics, long], ignore_index=True), embedder=EMB, config=InsightConfig(level="mention")
     )
     assert split.metrics["n_long_texts"] == 0
+
+
+def test_shuffled_input_gives_the_same_needs(clothing):
+    config = InsightConfig(level="mention")
+    a = discover_needs(clothing, embedder=EMB, config=config)
+    shuffled = clothing.sample(frac=1.0, random_state=5).reset_index(drop=True)
+    b = discover_needs(shuffled, embedder=EMB, config=config)
+    ma = a.tables["mentions"].set_index("mention_id")["need_id"]
+    mb = b.tables["mentions"].set_index("mention_id")["need_id"].reindex(ma.index)
+    assert (ma == mb).mean() >= 0.99
+    assert a.tables["needs"]["label"].tolist() == b.tables["needs"]["label"].tolist()

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, note
+from hypothesis import strategies as st
 
 from launchlab import cli
 from malformed import CASES, fuzz_settings, malformed_files, write
@@ -136,3 +138,41 @@ def test_config_file_that_is_binary_garbage_is_one_line(monkeypatch, capsys, tmp
     path = write(tmp_path, "cycle.yaml", b"\xff\xfe\x00garbage: [\n")
     code, out, err = run_cli(monkeypatch, capsys, "run", "--config", path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cycle.yaml" in err
+
+
+CONFIG_KEYS = ["name", "reviews", "series", "concepts", "experiment", "adoption", "embedding_model", "seed", "out_dir", "insight", "trends", "bogus"]
+CONFIG_VALUES = st.one_of(
+    st.sampled_from(["", "a/b", "..", "missing.csv", "=1+1", "<script>", "\x00"]),
+    st.integers(-5, 5),
+    st.none(),
+    st.just({"path": "missing.csv"}),
+    st.just({"path": "missing.csv", "sample": -3}),
+    st.just([{"path": "missing.csv", "layout": "sideways"}]),
+    st.just({"horizon": 0}),
+    st.just({"level": "sentence"}),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_run_with_malformed_config_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+    """`launchlab run --config` with broken YAML or settings fails before any flow starts."""
+    monkeypatch.chdir(tmp_path)  # `run` prepares a Prefect home relative to the working directory
+
+    @fuzz_settings(40)
+    @given(
+        st.one_of(
+            st.dictionaries(st.sampled_from(CONFIG_KEYS), CONFIG_VALUES, max_size=6).map(lambda d: yaml.safe_dump(d).encode()),
+            st.binary(max_size=200),
+            st.sampled_from([b"", b"- a\n- b\n", b"reviews: [\n", b"\xef\xbb\xbfname: x\n", b"name: !!python/object:os.system ls\n"]),
+        )
+    )
+    def check(raw):
+        CASES["cli_run_config"] += 1
+        path = write(Path(tempfile.mkdtemp(dir=tmp_path)), "cycle.yaml", raw)
+        code, out, err = run_cli(monkeypatch, capsys, "run", "--config", path)
+        assert code == 2, err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err + out, err
+
+    check()

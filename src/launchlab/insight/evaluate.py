@@ -1,6 +1,6 @@
 """Measure the insight stage against gold labels: SemEval ABSA sentence polarity and aspect categories.
 
-    python -m launchlab.insight.evaluate [--absa DIR] [--seed 42]
+    python -m launchlab.insight.evaluate [--absa DIR] [--seed 42] [--cache-dir DIR]
 
 prints, for the SemEval-2015 restaurants and laptops training sets:
 
@@ -87,9 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--absa", type=Path, default=ABSA, help="folder with the SemEval XML files")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache directory (optional)")
     args = parser.parse_args(argv)
     embedder = SentenceTransformerEmbedder()
     head = load_default_head(None, model_id=embedder.model_id, dim=embedder.dim)
+    if args.cache_dir is not None:
+        from launchlab.insight.cache import CachedEmbedder
+
+        embedder = CachedEmbedder(embedder, args.cache_dir)
     for domain, name in SEMEVAL15.items():
         path = args.absa / name
         if not path.is_file():

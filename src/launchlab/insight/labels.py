@@ -16,10 +16,26 @@ _EXTRA_STOP = {
     "wanted", "want", "one", "bit", "little", "lot", "overall", "definitely", "absolutely", "product",
     "item", "im", "ive", "dont", "didnt", "doesnt", "isnt", "wasnt", "stars", "star", "star",
     "amazing", "perfect", "beautiful", "wonderful", "excellent", "awesome", "pretty", "super", "very",
+    "bad", "disappointed", "disappointing", "terrible", "awful", "happy", "glad", "sad", "sadly",
     "made", "make", "makes", "use", "used", "using", "thing", "things", "time", "times", "say", "said",
+    # Contraction stubs left by the tokenizer ("didn't" → "didn").
+    "didn", "doesn", "don", "isn", "wasn", "weren", "aren", "couldn", "wouldn", "shouldn", "won", "ll", "ve",
+    "going", "got", "get", "gets", "tried", "try", "came", "come", "comes", "look", "looks", "looked",
 }
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS | _EXTRA_STOP)
-_TOKEN_PATTERN = r"(?u)\b[a-zA-Z][a-zA-Z]+\b"
+_WORD = re.compile(r"[a-z][a-z]+")
+_CHUNK = re.compile(r"[.!?;:,()\n]+")
+
+
+def phrase_terms(text: str) -> list[str]:
+    """Unigrams and bigrams of the non-stop words of a text, never across punctuation, so
+    "the zipper broke. battery died" gives "zipper broke" and "battery died" but not "broke battery"."""
+    terms: list[str] = []
+    for chunk in _CHUNK.split(str(text).lower()):
+        words = [w for w in _WORD.findall(chunk) if w not in STOP_WORDS]
+        terms.extend(words)
+        terms.extend(f"{a} {b}" for a, b in zip(words, words[1:]))
+    return terms
 
 
 def class_tfidf_keywords(
@@ -37,9 +53,7 @@ def class_tfidf_keywords(
     if not ids:
         return {}
     rows = np.flatnonzero(labels >= 0)
-    vec = CountVectorizer(
-        ngram_range=(1, 2), stop_words=list(STOP_WORDS), token_pattern=_TOKEN_PATTERN, lowercase=True
-    )
+    vec = CountVectorizer(analyzer=phrase_terms)
     try:
         doc_terms = vec.fit_transform([str(texts[i]) for i in rows]).tocsr()
     except ValueError:  # empty vocabulary: the texts are only stop words

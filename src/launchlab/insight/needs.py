@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from launchlab.insight.labels import class_tfidf_keywords, unique_labels
@@ -79,12 +80,12 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> NeedModel:
         # Many small k-means fits: BLAS/OpenMP thread start-up and contention cost more than they give.
+        X = validate_data(self, X, dtype=[np.float32, np.float64])
         with threadpool_limits(limits=1):
             return self._fit(X, texts)
 
     def _fit(self, X: np.ndarray, texts: Sequence[str] | None) -> NeedModel:
         Xn, valid = _normalise(X)
-        self.n_features_in_ = Xn.shape[1]
         n = int(valid.sum())
         min_size = self.min_need_size or default_min_need_size(n)
         self.min_need_size_ = int(min_size)
@@ -143,11 +144,15 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Cosine similarity of each embedding to each need centroid, ``(n, n_needs)``."""
+        check_is_fitted(self, "centroids_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         Xn, _ = _normalise(X)
-        return Xn @ self.centroids_.T
+        return (Xn @ self.centroids_.T).astype(X.dtype, copy=False)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Need id of each embedding (nearest centroid); -1 for empty embeddings or too far."""
+        check_is_fitted(self, "centroids_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
         Xn, valid = _normalise(X)
         out = np.full(len(Xn), UNASSIGNED, dtype=int)
         if self.n_needs_ == 0:

@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 DEFAULT_SENTIMENT_FILE = "default_sentiment.json"
@@ -38,10 +40,14 @@ class SentimentHead(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> SentimentHead:
-        X = np.asarray(X, dtype=np.float64)
-        y = np.asarray(y).astype(int)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = X.shape[1]
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        if len(classes) > 2:
+            raise ValueError(f"Only binary classification is supported. SentimentHead got {len(classes)} classes.")
+        # The larger label is the positive class (1 over 0); a single class keeps 0/1 semantics.
+        self.classes_ = classes if len(classes) == 2 else np.array([0, 1])
+        y = (y == self.classes_[1]).astype(int)
         if len(np.unique(y)) < 2:
             p = float(np.clip(y.mean() if len(y) else 0.5, 1e-3, 1 - 1e-3))
             self.coef_ = np.zeros((1, X.shape[1]))
@@ -56,7 +62,8 @@ class SentimentHead(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
@@ -64,7 +71,13 @@ class SentimentHead(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return (self.decision_function(X) > 0).astype(int)
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
 
     def polarity(self, X: np.ndarray) -> np.ndarray:
         """Sentiment in [-1, 1]: ``2 p(positive) - 1``."""

@@ -40,16 +40,21 @@ def discover_needs(
     embeddings: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
 ) -> StageResult:
-    """Find the needs customers talk about, with labels, quotes and sentiment.
+    """Find the needs customers talk about, with labels, quotes, sentiment and unmet-need scores.
 
     ``reviews`` has the canonical columns (``review_id``, ``text``, optionally ``rating``,
-    ``date``, ``product``, ``category``). ``embeddings`` (one row per input review) skips the
-    embedding step; ``progress(done, total)`` is called while embedding. Rows that cannot be used
-    (empty text, duplicate id, rating outside 1-5) go to ``quarantine`` with the reason.
+    ``date``, ``product``, ``category``). With ``config.level == "mention"`` reviews are split into
+    sentences/clauses and needs are found among those mentions (a review can voice several
+    needs); with ``"review"`` whole reviews are clustered. ``embeddings`` (one row per input
+    review) skips embedding at review level; ``progress(done, total)`` is called while embedding;
+    ``config.cache_dir`` keeps embeddings on disk by text hash and model id. Rows that cannot be
+    used (empty text, duplicate id, rating outside 1-5) go to ``quarantine`` with the reason.
 
-    Returns tables ``needs`` (one row per need, largest first) and ``reviews`` (one row per used
-    review), metrics, params, the fitted ``launchlab-needs`` and ``launchlab-sentiment`` models
-    and a small summary.
+    Returns tables ``needs`` (one row per need, largest first, with share of voice, negativity,
+    growth and unmet/delight scores), ``reviews`` (one row per used review: dominant need and
+    overall sentiment), ``mentions`` (one row per mention) and ``need_breakdown`` (needs per
+    product and category); metrics, params, the fitted ``launchlab-needs`` and
+    ``launchlab-sentiment`` models and a small summary.
     """
     config = config or InsightConfig()
     if embeddings is not None:
@@ -275,7 +280,10 @@ def _sentiment_head(
             )
             lex = lexicon_polarity(texts)
             y_lex = np.where(lex > 0, 1, np.where(lex < 0, 0, -1))
-            head = SentimentHead(seed=config.seed).fit(X[y_lex >= 0], y_lex[y_lex >= 0])
+            use = y_lex >= 0
+            # No text carries a lexicon word: a neutral head (two opposite labels on one point).
+            head = (SentimentHead(seed=config.seed).fit(X[use], y_lex[use]) if use.any()
+                    else SentimentHead(seed=config.seed).fit(np.zeros((2, X.shape[1])), np.array([0, 1])))
         if labelled.any():
             # Stars played no part in this head, so every rated review is held out.
             score = review_mean(head.polarity(X), owner, n_reviews)
