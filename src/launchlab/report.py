@@ -122,7 +122,10 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
         return "<p>No trends were computed.</p>"
     counts = trends["class"].value_counts()
     parts = ["<p>" + ", ".join(f"{esc(k)}: <b>{v}</b>" for k, v in counts.items()) + " series.</p>"]
-    ranked = trends.sort_values("growth", ascending=False)
+    # plot what the trend test calls rising first (a tiny intermittent series can show a huge
+    # relative growth without any significant trend)
+    priority = trends["class"].map({"emerging": 0, "rising": 1}).fillna(2)
+    ranked = trends.assign(_p=priority).sort_values(["_p", "growth"], ascending=[True, False]).drop(columns="_p")
     top = ranked.head(max_plots)["unique_id"].tolist()
     if forecasts is not None and history is not None:
         for uid in top:

@@ -229,9 +229,11 @@ class Forecaster(BaseEstimator):
             part = members_bt[members_bt[UNIQUE_ID].isin(ids)]
             if part.empty:
                 continue
-            wide = part.pivot_table(index=[UNIQUE_ID, "cutoff", DS], columns="model", values="yhat", dropna=False)
-            y = part.groupby([UNIQUE_ID, "cutoff", DS])[Y].first().reindex(wide.index).to_numpy()
+            wide = part.set_index([UNIQUE_ID, "cutoff", DS, "model"])["yhat"].unstack("model")
+            y = part[part["model"] == SAFETY].set_index([UNIQUE_ID, "cutoff", DS])[Y].reindex(wide.index).to_numpy()
             uid = wide.index.get_level_values(UNIQUE_ID)
+            codes, uniques = pd.factorize(uid)
+            counts = np.bincount(codes)
             first_cutoff = part.groupby(UNIQUE_ID)["cutoff"].min()
             scale = mase_scale(self.train_, first_cutoff, self.season_length_).reindex(uid).to_numpy()
             nonneg = pd.Series(uid).map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
@@ -245,8 +247,8 @@ class Forecaster(BaseEstimator):
                     p = np.where(np.isnan(p), wide[SAFETY].to_numpy(), p)
                     p = np.where(nonneg, np.maximum(p, 0.0), p)
                     with np.errstate(all="ignore"):
-                        err = pd.Series(np.abs(y - p) / scale).replace([np.inf, -np.inf], np.nan)
-                    mase = float(err.groupby(uid).mean().mean())
+                        per_series = np.bincount(codes, weights=np.abs(y - p) / scale) / counts
+                    mase = float(np.nanmean(np.where(np.isfinite(per_series), per_series, np.nan)))
                     rows.append({"route": route, "combination": "+".join(subset), "mase": mase})
                     if np.isfinite(mase) and (best is None or mase < best[0]):
                         best = (mase, list(subset))
@@ -254,7 +256,7 @@ class Forecaster(BaseEstimator):
             default_score = next(
                 (r["mase"] for r in rows if r["route"] == route and r["combination"] == "+".join(default)), np.inf
             )
-            n_series = len(set(uid))
+            n_series = len(uniques)
             # Few series or a marginal gain: the evidence cannot tell the subsets apart, keep the default.
             if best is not None and n_series >= self.min_select_series and best[0] <= (1 - self.min_gain) * default_score:
                 chosen[route] = best[1]
