@@ -23,6 +23,7 @@ def prepare_environment(settings: Settings | None = None) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if not os.environ.get("PREFECT_API_URL"):
         home = Path(settings.prefect_home).resolve()
         home.mkdir(parents=True, exist_ok=True)
