@@ -3,61 +3,48 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from launchlab import cli
-
-
-def run_cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["launchlab", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(
     "command", [["run"], ["insight"], ["trends"], ["concepts"], ["incubate", "ab"], ["incubate", "bass"], ["config"]]
 )
-def test_every_command_has_help_with_an_example(monkeypatch, capsys, command):
-    code, out, _ = run_cli(monkeypatch, capsys, *command, "--help")
+def test_every_command_has_help_with_an_example(cli, command):
+    code, out, _ = cli(*command, "--help")
     assert code == 0
     assert "Example" in out and "launchlab" in out
 
 
-def test_missing_reviews_file_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
-    code, out, err = run_cli(monkeypatch, capsys, "insight", tmp_path / "nope.csv", "--out", tmp_path / "o")
+def test_missing_reviews_file_is_one_line_and_exit_2(cli, tmp_path):
+    code, out, err = cli("insight", tmp_path / "nope.csv", "--out", tmp_path / "o")
     assert code == 2
     lines = [line for line in err.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "nope.csv" in lines[0] and "file not found" in lines[0]
     assert "Traceback" not in err + out
 
 
-def test_wrong_column_flag_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+def test_wrong_column_flag_is_one_line_and_exit_2(cli, tmp_path):
     path = tmp_path / "r.csv"
     pd.DataFrame({"body": ["nice dress", "too small"]}).to_csv(path, index=False)
-    code, out, err = run_cli(monkeypatch, capsys, "insight", path, "--text-col", "comment", "--out", tmp_path / "o")
+    code, out, err = cli("insight", path, "--text-col", "comment", "--out", tmp_path / "o")
     assert code == 2 and "column 'comment'" in err and "Traceback" not in err
 
 
-def test_ab_missing_metric_column_exit_2(monkeypatch, capsys, repo, tmp_path):
-    code, _, err = run_cli(
-        monkeypatch, capsys, "incubate", "ab", repo / "data" / "launch_experiment.csv",
+def test_ab_missing_metric_column_exit_2(cli, repo, tmp_path):
+    code, _, err = cli(
+        "incubate", "ab", repo / "data" / "launch_experiment.csv",
         "--variant-col", "variant", "--metric-col", "nope", "--out", tmp_path,
     )
     assert code == 2 and "'nope'" in err and "\n" not in err.strip()
 
 
-def test_incubate_ab_writes_readout(monkeypatch, capsys, repo, tmp_path):
-    code, out, err = run_cli(
-        monkeypatch, capsys, "incubate", "ab", repo / "data" / "launch_experiment.csv",
+def test_incubate_ab_writes_readout(cli, repo, tmp_path):
+    code, out, err = cli(
+        "incubate", "ab", repo / "data" / "launch_experiment.csv",
         "--variant-col", "variant", "--metric-col", "converted", "--unit-col", "user_id", "--out", tmp_path,
     )
     assert code == 0, err
@@ -67,19 +54,19 @@ def test_incubate_ab_writes_readout(monkeypatch, capsys, repo, tmp_path):
     assert "rows in" in err
 
 
-def test_incubate_bass_on_bundled_adoption_series(monkeypatch, capsys, repo, tmp_path):
-    code, out, err = run_cli(monkeypatch, capsys, "incubate", "bass", repo / "data" / "ibm_mainframe_generations.csv", "--out", tmp_path)
+def test_incubate_bass_on_bundled_adoption_series(cli, repo, tmp_path):
+    code, out, err = cli("incubate", "bass", repo / "data" / "ibm_mainframe_generations.csv", "--out", tmp_path)
     assert code == 0, err
     fits = json.loads((tmp_path / "bass.json").read_text())
     assert {"SIU1", "SIU2", "SIU3", "SIU4"} <= set(fits)
     assert all(fits[k]["m"] > 0 for k in ("SIU1", "SIU2"))
 
 
-def test_trends_on_bundled_weekly_sales(monkeypatch, capsys, repo, tmp_path):
+def test_trends_on_bundled_weekly_sales(cli, repo, tmp_path):
     subset = pd.read_csv(repo / "data" / "uci_sales_weekly.csv").head(30)
     path = tmp_path / "sales.csv"
     subset.to_csv(path, index=False)
-    code, out, err = run_cli(monkeypatch, capsys, "trends", path, "--horizon", "4", "--out", tmp_path / "t")
+    code, out, err = cli("trends", path, "--horizon", "4", "--out", tmp_path / "t")
     assert code == 0, err
     forecasts = pd.read_parquet(tmp_path / "t" / "forecasts.parquet")
     trends = pd.read_parquet(tmp_path / "t" / "trends.parquet")
@@ -88,17 +75,17 @@ def test_trends_on_bundled_weekly_sales(monkeypatch, capsys, repo, tmp_path):
     assert "1,560 rows in = 1,560 used + 0 quarantined" in err
 
 
-def test_insight_then_concepts_with_hashing_embedder(monkeypatch, capsys, clothing_reviews, repo, tmp_path):
+def test_insight_then_concepts_with_hashing_embedder(cli, clothing_reviews, repo, tmp_path):
     path = tmp_path / "reviews.parquet"
     clothing_reviews.to_parquet(path)
-    code, out, err = run_cli(monkeypatch, capsys, "insight", path, "--out", tmp_path / "i", "--model", "hashing-256")
+    code, out, err = cli("insight", path, "--out", tmp_path / "i", "--model", "hashing-256")
     assert code == 0, err
     needs = pd.read_parquet(tmp_path / "i" / "needs.parquet")
     reviews = pd.read_parquet(tmp_path / "i" / "reviews.parquet")
     assert len(needs) >= 2 and len(reviews) == 300
     assert reviews["sentiment"].between(-1, 1).all()
-    code, out, err = run_cli(
-        monkeypatch, capsys, "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path / "i", "--out", tmp_path / "c", "--model", "hashing-256"
+    code, out, err = cli(
+        "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path / "i", "--out", tmp_path / "c", "--model", "hashing-256"
     )
     assert code == 0, err
     scores = pd.read_parquet(tmp_path / "c" / "scores.parquet")
@@ -106,8 +93,8 @@ def test_insight_then_concepts_with_hashing_embedder(monkeypatch, capsys, clothi
     assert scores["score"].between(0, 100).all()
 
 
-def test_concepts_without_insight_folder_is_clear(monkeypatch, capsys, repo, tmp_path):
-    code, _, err = run_cli(monkeypatch, capsys, "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path, "--out", tmp_path / "c")
+def test_concepts_without_insight_folder_is_clear(cli, repo, tmp_path):
+    code, _, err = cli("concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path, "--out", tmp_path / "c")
     assert code == 2 and "needs.parquet not found" in err
 
 
