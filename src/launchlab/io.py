@@ -355,6 +355,19 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
+def _is_calendar_date(value: object) -> bool:
+    """True for text that is a real calendar date, even one pandas cannot hold (year 9999)."""
+    if not isinstance(value, str) or not any(ch.isdigit() for ch in value) or len(value) > 40:
+        return False
+    from dateutil import parser as dateutil_parser
+
+    try:
+        dateutil_parser.parse(value)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 # --------------------------------------------------------------------------------------------
 # Reviews
 
@@ -442,7 +455,10 @@ def validate_reviews(
         )
     if S.DATE in found:
         raw = original.loc[out.index, found[S.DATE]]
-        out = _quarantine(out, raw.notna() & out[S.DATE].isna(), f"{found[S.DATE]} is not a date", bucket)
+        failed = raw.notna() & out[S.DATE].isna()
+        beyond = failed & raw.map(_is_calendar_date)
+        out = _quarantine(out, beyond, f"{found[S.DATE]} is out of range (before 1990 or in the future)", bucket)
+        out = _quarantine(out, failed & ~beyond, f"{found[S.DATE]} is not a date", bucket)
         out = _quarantine(
             out,
             out[S.DATE].notna() & ((out[S.DATE] < pd.Timestamp("1990-01-01")) | (out[S.DATE] > pd.Timestamp.now() + pd.Timedelta(days=2))),
