@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from launchlab.errors import InputError
-from launchlab.trends import need_series
+from launchlab.trends import TrendsConfig, forecast_trends, need_series
 
 
 def _reviews(dates, needs, sentiment=None):
@@ -71,3 +71,47 @@ def test_empty_frame_when_nothing_is_dated():
 def test_missing_need_id_is_an_input_error():
     with pytest.raises(InputError, match="need_id"):
         need_series(pd.DataFrame({"date": pd.to_datetime(["2024-01-01"])}))
+
+
+def test_category_series_count_every_dated_review_of_the_category():
+    reviews = _reviews(
+        ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-09", "2024-01-22", "2024-01-23", None],
+        [0, -1, 1, 0, 1, 0, 1],
+        sentiment=[1.0, -1.0, 0.5, 0.0, -0.5, 0.5, 0.0],
+    ).assign(category=["Dresses", " Dresses ", "Tops", None, "Tops", "", "Tops"])
+    out = need_series(reviews)
+    assert out.attrs["n_categories"] == 2
+    weeks = pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"])
+    ids = out["unique_id"].unique().tolist()
+    assert ids == ["need-0", "need-1", "category:Dresses", "category:Tops"]
+    assert out.groupby("unique_id")["ds"].apply(list).map(lambda d: d == list(weeks)).all()
+    dresses = out[out["unique_id"] == "category:Dresses"].set_index("ds")
+    tops = out[out["unique_id"] == "category:Tops"].set_index("ds")
+    # The unassigned review (need -1) still counts for its category; blank and missing categories don't.
+    assert dresses["y"].tolist() == [2.0, 0.0, 0.0, 0.0]
+    assert tops["y"].tolist() == [1.0, 0.0, 0.0, 1.0]
+    assert dresses.loc["2024-01-01", "sentiment_mean"] == pytest.approx(0.0)
+    assert tops.loc["2024-01-01", "share"] == pytest.approx(1 / 3)
+    category_share = out[out["unique_id"].str.startswith("category:")].groupby("ds")["share"].sum()
+    assert category_share.tolist() == pytest.approx([1.0, 0.0, 0.0, 1.0])
+    # Need series are unchanged by the categories.
+    needs_only = need_series(reviews, categories=False)
+    assert needs_only["unique_id"].unique().tolist() == ["need-0", "need-1"]
+    pd.testing.assert_frame_equal(needs_only, out[out["unique_id"].str.startswith("need-")].reset_index(drop=True))
+
+
+def test_category_trends_are_classed_alongside_needs():
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2023-01-02", "2024-06-30", freq="D")
+    rows = []
+    for i, day in enumerate(days):
+        frac = i / len(days)
+        for category, rate in (("growing", 0.5 + 8 * frac), ("fading", 8.5 - 8 * frac)):
+            rows += [(int(rng.integers(0, 2)), day, category)] * rng.poisson(rate)
+    reviews = pd.DataFrame(rows, columns=["need_id", "date", "category"]).assign(sentiment=0.0)
+    series = need_series(reviews)
+    result = forecast_trends(series, config=TrendsConfig(horizon=4, backtest_windows=0))
+    classes = result.tables["trends"].set_index("unique_id")["class"]
+    assert set(classes.index) == {"need-0", "need-1", "category:growing", "category:fading"}
+    assert classes["category:growing"] in {"rising", "emerging"}
+    assert classes["category:fading"] == "declining"
