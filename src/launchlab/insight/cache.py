@@ -4,6 +4,11 @@ Layout: ``CACHE_DIR/<model id>-<dim>/shard-*.npz``, each shard holding ``keys`` 
 BLAKE2b digests of the UTF-8 text) and ``vectors`` (float32). Shards are only ever added, written
 to a temporary name and renamed, so an interrupted run never leaves a half-written shard behind
 and two runs never write the same file.
+
+Memory stays bounded however large the cache grows: the index is two numpy arrays (24 bytes a
+text, no Python object per text), and vectors are read by memory-mapping a shard's uncompressed
+``vectors`` member only while the asked-for rows are copied out, so reading a million cached
+embeddings batch by batch keeps one batch resident, not the cache.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 import uuid
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +27,9 @@ import numpy as np
 from launchlab.embeddings import Embedder, ProgressCallback
 
 SHARD_ROWS = 20_000
+KEY = np.dtype("V16")
+# A zip local file header is 30 bytes; its name and extra-field lengths sit at bytes 26-29.
+_ZIP_HEADER = 30
 
 
 def text_key(text: str) -> bytes:
@@ -27,12 +37,40 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(str(text).encode("utf-8"), digest_size=16).digest()
 
 
+def text_keys(texts: Sequence[str]) -> np.ndarray:
+    """The :func:`text_key` of each text as one ``V16`` array (sortable, searchable)."""
+    return np.frombuffer(b"".join(text_key(t) for t in texts), dtype=KEY).copy()
+
+
+def _vectors_layout(path: Path) -> tuple[int, tuple[int, ...], np.dtype] | None:
+    """Byte offset, shape and dtype of the ``vectors`` array inside an uncompressed shard, so it
+    can be memory-mapped; None when the member is compressed (then it is read whole)."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("vectors.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        name_len, extra_len = struct.unpack("<HH", f.read(_ZIP_HEADER)[26:30])
+        f.seek(info.header_offset + _ZIP_HEADER + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in read_header:
+            return None
+        shape, fortran, dtype = read_header[version](f)
+        if fortran:
+            return None
+        return f.tell(), shape, dtype
+
+
 class CachedEmbedder:
     """Wraps an :class:`~launchlab.embeddings.Embedder`; embeds each distinct text once, ever.
 
     Looks every text up by :func:`text_key` in ``cache_dir``; only misses (deduplicated) go to the
     wrapped embedder, in chunks of ``shard_rows`` so memory stays bounded, and each chunk is
-    written as a new shard. ``hits`` and ``misses`` count the texts of the last ``encode``.
+    written as a new shard. ``hits`` and ``misses`` count the texts of the last ``encode``. The
+    index of the shards on disk is kept between calls and extended with shards that appear (its
+    own or another run's), so encoding a corpus batch by batch reads each shard's keys once.
     """
 
     def __init__(self, embedder: Embedder, cache_dir: str | Path, shard_rows: int = SHARD_ROWS) -> None:
@@ -43,43 +81,74 @@ class CachedEmbedder:
         self.shard_rows = shard_rows
         self.hits = 0
         self.misses = 0
+        self._shards: list[Path] = []
+        self._layouts: list[tuple[int, tuple[int, ...], np.dtype] | None] = []
+        self._keys = np.empty(0, dtype=KEY)
+        self._where = np.empty((0, 2), dtype=np.int64)
 
     @property
     def directory(self) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_id)
         return self.cache_dir / f"{safe}-{self.dim}"
 
-    def _index(self) -> tuple[dict[bytes, tuple[int, int]], list[Path]]:
-        shards = sorted(self.directory.glob("shard-*.npz")) if self.directory.is_dir() else []
-        index: dict[bytes, tuple[int, int]] = {}
-        for s, path in enumerate(shards):
+    def _refresh(self) -> None:
+        """Add shards not indexed yet; a key in several shards maps to the shard whose name sorts first."""
+        known = set(self._shards)
+        found = sorted(self.directory.glob("shard-*.npz")) if self.directory.is_dir() else []
+        for path in found:
+            if path in known:
+                continue
             with np.load(path) as data:
-                for row, key in enumerate(data["keys"]):
-                    index.setdefault(key.tobytes(), (s, row))
-        return index, shards
+                keys = np.ascontiguousarray(data["keys"], dtype=np.uint8).view(KEY).ravel()
+            self._add(path, keys, _vectors_layout(path))
+
+    def _add(self, path: Path, keys: np.ndarray, layout: tuple[int, tuple[int, ...], np.dtype] | None) -> None:
+        s = len(self._shards)
+        self._shards.append(path)
+        self._layouts.append(layout)
+        rows = np.arange(len(keys), dtype=np.int64)
+        keys, first = np.unique(keys, return_index=True)
+        rows = rows[first]
+        pos = np.searchsorted(self._keys, keys)
+        clash = pos < len(self._keys)
+        clash[clash] = self._keys[pos[clash]] == keys[clash]
+        for i in np.flatnonzero(clash):
+            if path.name < self._shards[self._where[pos[i], 0]].name:
+                self._where[pos[i]] = (s, rows[i])
+        new = ~clash
+        where = np.column_stack([np.full(int(new.sum()), s, dtype=np.int64), rows[new]])
+        self._keys = np.insert(self._keys, pos[new], keys[new])
+        self._where = np.insert(self._where, pos[new], where, axis=0)
+
+    def _read(self, shard: int, rows: np.ndarray) -> np.ndarray:
+        """Rows of one shard's vectors; the map is dropped right after the copy."""
+        path, layout = self._shards[shard], self._layouts[shard]
+        if layout is None:
+            with np.load(path) as data:
+                return np.asarray(data["vectors"][rows], dtype=np.float32)
+        offset, shape, dtype = layout
+        mapped = np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+        out = np.array(mapped[rows], dtype=np.float32)
+        del mapped
+        return out
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
     ) -> np.ndarray:
         texts = [str(t) for t in texts]
-        keys = [text_key(t) for t in texts]
-        index, shards = self._index()
+        keys = text_keys(texts)
+        self._refresh()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        found = np.zeros(len(texts), dtype=bool)
-        by_shard: dict[int, list[tuple[int, int]]] = {}
-        for i, key in enumerate(keys):
-            hit = index.get(key)
-            if hit is not None:
-                by_shard.setdefault(hit[0], []).append((i, hit[1]))
-                found[i] = True
-        for s, pairs in by_shard.items():
-            with np.load(shards[s]) as data:
-                vectors = data["vectors"]
-                rows = np.array([r for _, r in pairs])
-                out[np.array([i for i, _ in pairs])] = vectors[rows]
+        pos = np.minimum(np.searchsorted(self._keys, keys), max(len(self._keys) - 1, 0))
+        found = (self._keys[pos] == keys) if len(self._keys) else np.zeros(len(texts), dtype=bool)
+        hit_rows = np.flatnonzero(found)
+        where = self._where[pos[hit_rows]]
+        for s in np.unique(where[:, 0]):
+            mine = where[:, 0] == s
+            out[hit_rows[mine]] = self._read(int(s), where[mine, 1])
         missing: dict[bytes, list[int]] = {}
         for i in np.flatnonzero(~found):
-            missing.setdefault(keys[i], []).append(int(i))
+            missing.setdefault(keys[i].tobytes(), []).append(int(i))
         self.hits = int(found.sum())
         self.misses = len(texts) - self.hits
         todo = list(missing)
@@ -110,6 +179,8 @@ class CachedEmbedder:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = f"shard-{uuid.uuid4().hex}"
         tmp = self.directory / f".{name}.tmp.npz"
+        path = self.directory / f"{name}.npz"
         key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 16)
         np.savez(tmp, keys=key_array, vectors=vectors.astype(np.float32))
-        os.replace(tmp, self.directory / f"{name}.npz")
+        os.replace(tmp, path)
+        self._add(path, key_array.view(KEY).ravel(), _vectors_layout(path))

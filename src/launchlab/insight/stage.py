@@ -30,6 +30,11 @@ PASSTHROUGH = (RATING, DATE, PRODUCT, CATEGORY)
 # all-MiniLM-L6-v2 reads 256 word pieces, roughly 1,000 characters of English.
 LONG_TEXT_CHARS = 1000
 BASE_COLUMNS = ["need_id", "label", "keywords", "n_reviews", "share", "sentiment_mean", "neg_share", "quotes", "centroid"]
+# Above this many opinion units the models are fitted on a seeded sample of whole reviews holding
+# at most this many, and every unit is then embedded, assigned and scored batch by batch: memory
+# stays bounded (a million mentions at 384 float32 dims would be 1.5 GB of embeddings alone).
+FIT_CAP = 50_000
+STREAM_ROWS = 20_000
 
 
 def discover_needs(
@@ -39,6 +44,8 @@ def discover_needs(
     config: InsightConfig | None = None,
     embeddings: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    fit_cap: int = FIT_CAP,
+    stream_rows: int = STREAM_ROWS,
 ) -> StageResult:
     """Find the needs customers talk about, with labels, quotes, sentiment and unmet-need scores.
 
@@ -49,6 +56,13 @@ def discover_needs(
     review) skips embedding at review level; ``progress(done, total)`` is called while embedding;
     ``config.cache_dir`` keeps embeddings on disk by text hash and model id. Rows that cannot be
     used (empty text, duplicate id, rating outside 1-5) go to ``quarantine`` with the reason.
+
+    Corpora of more than ``fit_cap`` units (mentions or reviews) are streamed: the need model and
+    sentiment head are fitted on a seeded sample of whole reviews holding at most ``fit_cap``
+    units (so keywords, silhouette, quotes and sentiment accuracy come from the sample), then all
+    units are embedded, assigned (``NeedModel.predict``) and scored ``stream_rows`` at a time, so
+    no more than the sample and one batch of embeddings is ever in memory. Up to ``fit_cap``
+    units everything is fitted on all of them.
 
     Returns tables ``needs`` (one row per need, largest first, with share of voice, negativity,
     growth and unmet/delight scores), ``reviews`` (one row per used review: dominant need and
@@ -68,12 +82,8 @@ def discover_needs(
     review_texts = frame[TEXT].tolist()
     encoder = CachedEmbedder(embedder, config.cache_dir) if config.cache_dir is not None else embedder
 
-    def encode(texts: list[str]) -> np.ndarray:
-        return np.asarray(encoder.encode(texts, batch_size=config.batch_size, progress=progress), dtype=np.float32)
-
     if config.level == "mention":
         mentions = split_mentions(frame[REVIEW_ID].tolist(), review_texts)
-        X_units = encode(mentions[TEXT].tolist())
         owner = mentions["review_index"].to_numpy()
         if embeddings is not None:
             warnings_pre.append("level='mention' embeds the mentions: the review embeddings passed in were not used")
@@ -82,30 +92,61 @@ def discover_needs(
             {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "mention_id": frame[REVIEW_ID] + "#0", "position": 0,
              TEXT: review_texts, "review_index": np.arange(len(frame))}
         )
-        X_units = embeddings[keep] if embeddings is not None else encode(review_texts)
         owner = np.arange(len(frame))
+    given = embeddings[keep] if embeddings is not None and config.level == "review" else None
     unit_texts = mentions[TEXT].tolist()
+    n_units = len(unit_texts)
     n_long = int(sum(len(t) > LONG_TEXT_CHARS for t in unit_texts))
-    cache_hits = getattr(encoder, "hits", 0) if embeddings is None or config.level == "mention" else 0
+    streamed = n_units > fit_cap
+    fit_rows = _fit_sample(owner, fit_cap, config.seed) if streamed else np.arange(n_units)
+    embed = _UnitEmbedder(encoder, unit_texts, config.batch_size, progress)
+    X_fit = (given[fit_rows] if streamed else given) if given is not None else embed(fit_rows)
+    fit_texts = [unit_texts[i] for i in fit_rows] if streamed else unit_texts
 
+    min_need_size = config.min_need_size
+    if streamed and min_need_size is not None:
+        min_need_size = max(2, round(min_need_size * len(fit_rows) / n_units))
     need_model = NeedModel(
-        min_need_size=config.min_need_size,
+        min_need_size=min_need_size,
         max_needs=config.max_needs,
         min_needs=config.min_needs,
         silhouette_sample=config.silhouette_sample,
         n_keywords=config.n_keywords,
         seed=config.seed,
-    ).fit(X_units, texts=unit_texts)
-    unit_need = need_model.labels_
+    ).fit(X_fit, texts=fit_texts)
 
-    head, source, sentiment_metrics, warnings = _sentiment_head(frame, X_units, owner, unit_texts, embedder, config)
+    fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
+    fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
+    head, source, sentiment_metrics, warnings = _sentiment_head(
+        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config
+    )
     warnings = warnings_pre + warnings
     if n_long and embeddings is None:
         warnings.append(
             f"{n_long} texts are longer than about {LONG_TEXT_CHARS} characters; the embedding model reads "
             "only their beginning (use level='mention' to split long reviews)"
         )
-    unit_sentiment = np.clip(head.polarity(X_units), -1.0, 1.0)
+    if streamed:
+        unit_need = np.empty(n_units, dtype=int)
+        unit_sentiment = np.empty(n_units, dtype=np.float64)
+        in_fit = np.full(n_units, -1, dtype=np.int64)
+        in_fit[fit_rows] = np.arange(len(fit_rows))
+        for start in range(0, n_units, stream_rows):
+            rows = np.arange(start, min(start + stream_rows, n_units))
+            if given is not None:
+                X_batch = given[rows]
+            else:
+                X_batch = np.empty((len(rows), X_fit.shape[1]), dtype=np.float32)
+                known = in_fit[rows] >= 0
+                X_batch[known] = X_fit[in_fit[rows[known]]]
+                if not known.all():
+                    X_batch[~known] = embed(rows[~known])
+            unit_need[rows] = need_model.predict(X_batch)
+            unit_sentiment[rows] = np.clip(head.polarity(X_batch), -1.0, 1.0)
+    else:
+        unit_need = need_model.labels_
+        unit_sentiment = np.clip(head.polarity(X_fit), -1.0, 1.0)
+    cache_hits = embed.hits if given is None else 0
     review_sentiment = review_mean(unit_sentiment, owner, len(frame))
     review_need = unit_need if config.level == "review" else _dominant_need(unit_need, owner, len(frame))
 
@@ -113,7 +154,7 @@ def discover_needs(
     for col in PASSTHROUGH:
         if col in frame.columns:
             units[col] = frame[col].to_numpy()[owner]
-    needs = _needs_table(need_model, units, X_units, unit_texts, config)
+    needs = _needs_table(need_model, units, X_fit, fit_texts, unit_need[fit_rows], config)
 
     reviews_out = pd.DataFrame(
         {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "need_id": review_need, "sentiment": review_sentiment}
@@ -166,6 +207,44 @@ def discover_needs(
         summary=summary,
         warnings=warnings,
     )
+
+
+class _UnitEmbedder:
+    """Embeds chosen rows of the unit texts (through the cache, if any), reporting progress over
+    all units and counting cache hits across calls."""
+
+    def __init__(self, encoder: Embedder, texts: list[str], batch_size: int, progress: ProgressCallback | None) -> None:
+        self.encoder = encoder
+        self.texts = texts
+        self.batch_size = batch_size
+        self.progress = progress
+        self.done = 0
+        self.hits = 0
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        offset, total = self.done, len(self.texts)
+
+        def report(done: int, _total: int) -> None:
+            if self.progress:
+                self.progress(offset + done, total)
+
+        X = self.encoder.encode(
+            [self.texts[i] for i in rows], batch_size=self.batch_size, progress=report if self.progress else None
+        )
+        self.done += len(rows)
+        self.hits += getattr(self.encoder, "hits", 0)
+        if self.progress:
+            self.progress(self.done, total)
+        return np.asarray(X, dtype=np.float32)
+
+
+def _fit_sample(owner: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """Rows of a seeded sample of whole reviews (in input order) holding at most ``cap`` units, so
+    a review's mentions are never split between the sample and the rest."""
+    sizes = np.bincount(owner)
+    reviews = np.random.default_rng(seed).permutation(np.flatnonzero(sizes))
+    taken = reviews[: max(1, int(np.sum(np.cumsum(sizes[reviews]) <= cap)))]
+    return np.flatnonzero(np.isin(owner, taken))
 
 
 def _dominant_need(unit_need: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -326,9 +405,15 @@ def _grouped_cv(
 
 
 def _needs_table(
-    model: NeedModel, units: pd.DataFrame, X: np.ndarray, texts: list[str], config: InsightConfig
+    model: NeedModel,
+    units: pd.DataFrame,
+    X: np.ndarray,
+    texts: list[str],
+    quote_need: np.ndarray,
+    config: InsightConfig,
 ) -> pd.DataFrame:
-    """One row per need from the opinion units (reviews or mentions) assigned to it."""
+    """One row per need from the opinion units (reviews or mentions) assigned to it; quotes come
+    from the units whose embeddings ``X`` and ``texts`` are given, assigned ``quote_need``."""
     need_ids = units["need_id"].to_numpy()
     sentiment = units["sentiment"].to_numpy()
     owner = units["review_index"].to_numpy()
@@ -337,6 +422,7 @@ def _needs_table(
     rows = []
     for c in range(model.n_needs_):
         members = np.flatnonzero(need_ids == c)
+        quoted = np.flatnonzero(quote_need == c)
         keywords = list(model.keywords_.get(c, []))
         sent = sentiment[members]
         rows.append(
@@ -349,7 +435,7 @@ def _needs_table(
                 "sentiment_mean": float(np.mean(sent)) if len(members) else 0.0,
                 "neg_share": float(np.mean(sent < config.neg_threshold)) if len(members) else 0.0,
                 "quotes": pick_quotes(
-                    [texts[i] for i in members], Xn[members], model.centroids_[c], keywords, config.n_quotes
+                    [texts[i] for i in quoted], Xn[quoted], model.centroids_[c], keywords, config.n_quotes
                 ),
                 "centroid": [float(v) for v in model.centroids_[c]],
                 "n_mentions": int(len(members)),
