@@ -1,12 +1,15 @@
 """Measure the insight stage against gold labels: SemEval ABSA sentence polarity and aspect categories.
 
-    python -m launchlab.insight.evaluate [--absa DIR] [--seed 42] [--cache-dir DIR]
+    python -m launchlab.insight.evaluate [--absa DIR] [--seed 42] [--cache-dir DIR] [--sentiment-only]
 
 prints, for the SemEval-2015 restaurants and laptops training sets:
 
 - sentence polarity accuracy (sentences whose opinions are all positive or all negative) of the
-  shipped default sentiment head (trained on clothing reviews only, so all SemEval sentences are
-  held out) and of the word-list fallback;
+  shipped default sentiment head, and its balanced accuracy; the head is trained on SemEval-2014
+  sentences with every sentence that also occurs in SemEval-2015 removed, plus clothing reviews
+  (see :mod:`launchlab.insight.default_sentiment`), so all SemEval-2015 sentences are held out.
+  Baselines on the same sentences: the word-list fallback and, when the ``vaderSentiment``
+  package is installed (it is not a launchlab dependency), VADER's compound score;
 - need discovery NMI against the gold aspect categories of single-category sentences, at the
   entity level (FOOD) and the full level (FOOD#QUALITY), for :class:`NeedModel` and for k-means
   with k = number of gold categories on the same embeddings.
@@ -61,6 +64,23 @@ def polarity_accuracy(scores: np.ndarray, polarity: pd.Series) -> float:
     return float(np.mean((np.asarray(scores) > 0) == gold))
 
 
+def balanced_polarity_accuracy(scores: np.ndarray, polarity: pd.Series) -> float:
+    """Mean of the recalls of ``positive`` and ``negative`` for ``scores > 0``."""
+    gold = polarity.to_numpy() == "positive"
+    hit = (np.asarray(scores) > 0) == gold
+    return float(np.mean([hit[gold].mean(), hit[~gold].mean()]))
+
+
+def _vader():
+    """VADER's compound score as a baseline scorer, or None when ``vaderSentiment`` is not installed."""
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError:
+        return None
+    analyzer = SentimentIntensityAnalyzer()
+    return lambda texts: np.array([analyzer.polarity_scores(t)["compound"] for t in texts])
+
+
 def nmi_vs_kmeans(X: np.ndarray, gold: pd.Series, texts: list[str], *, seed: int = 42) -> dict[str, float]:
     """NMI with the gold labels of the need model and of k-means with k = number of gold labels."""
     from sklearn.cluster import KMeans
@@ -82,15 +102,20 @@ def nmi_vs_kmeans(X: np.ndarray, gold: pd.Series, texts: list[str], *, seed: int
 
 def main(argv: list[str] | None = None) -> int:
     from launchlab.embeddings import SentenceTransformerEmbedder
-    from launchlab.insight.sentiment import lexicon_polarity, load_default_head
+    from launchlab.insight.sentiment import describe_default_head, lexicon_polarity, load_default_head
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--absa", type=Path, default=ABSA, help="folder with the SemEval XML files")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache directory (optional)")
+    parser.add_argument("--sentiment-only", action="store_true", help="skip the need-discovery NMI")
     args = parser.parse_args(argv)
     embedder = SentenceTransformerEmbedder()
     head = load_default_head(None, model_id=embedder.model_id, dim=embedder.dim)
+    if head is not None:
+        sources = describe_default_head()["info"].get("sources", [])
+        print("default head trained on: " + ", ".join(f"{s['name']} n={s['n']} weight={s['weight']}" for s in sources))
+    vader = _vader()
     if args.cache_dir is not None:
         from launchlab.insight.cache import CachedEmbedder
 
@@ -104,10 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         X = embedder.encode(df["text"].tolist())
         pol = df["polarity"].notna().to_numpy()
         line = [f"{domain}: polarity sentences={int(pol.sum())}"]
+        gold = df.loc[pol, "polarity"]
         if head is not None:
-            line.append(f"default_head_acc={polarity_accuracy(head.polarity(X[pol]), df.loc[pol, 'polarity']):.3f}")
-        line.append(f"lexicon_acc={polarity_accuracy(lexicon_polarity(df.loc[pol, 'text'].tolist()), df.loc[pol, 'polarity']):.3f}")
+            scores = head.polarity(X[pol])
+            line.append(f"default_head_acc={polarity_accuracy(scores, gold):.3f}")
+            line.append(f"default_head_balanced_acc={balanced_polarity_accuracy(scores, gold):.3f}")
+        line.append(f"lexicon_acc={polarity_accuracy(lexicon_polarity(df.loc[pol, 'text'].tolist()), gold):.3f}")
+        if vader is not None:
+            line.append(f"vader_acc={polarity_accuracy(vader(df.loc[pol, 'text'].tolist()), gold):.3f}")
         print(" ".join(line))
+        if args.sentiment_only:
+            continue
         single = df["category"].notna().to_numpy()
         texts = df.loc[single, "text"].tolist()
         for level in ("entity", "category"):
