@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.metrics import adjusted_rand_score
 
 from launchlab.embeddings import HashingEmbedder
 from launchlab.errors import InputError
@@ -69,6 +70,55 @@ def test_small_clusters_are_dissolved():
     model = NeedModel(min_need_size=10, min_needs=2, max_needs=6).fit(X)
     assert model.need_sizes_.min() >= 10
     assert model.need_sizes_.sum() == len(X)
+
+
+def _topics_and_feelings(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two topics (axes 0 and 1) voiced with a strong feeling (axis 2, +-2): by raw cosine the
+    feeling separates the points more than the topic does."""
+    rng = np.random.default_rng(seed)
+    topic = np.repeat([0, 1], 60)
+    feeling = np.tile([1, -1], 60)
+    X = np.zeros((120, 16))
+    X[np.arange(120), topic] = 1.0
+    X[:, 2] = 2.0 * feeling
+    return X + 0.05 * rng.normal(size=X.shape), topic, (feeling > 0).astype(int)
+
+
+def test_sentiment_direction_is_projected_out():
+    X, topic, positive = _topics_and_feelings()
+    plain = NeedModel(min_needs=2, max_needs=2).fit(X)
+    assert adjusted_rand_score(positive, plain.labels_) > 0.95  # without help, needs are feelings
+    head = SentimentHead().fit(X, positive)
+    model = NeedModel(min_needs=2, max_needs=2, sentiment_direction=head.coef_[0]).fit(X)
+    assert adjusted_rand_score(topic, model.labels_) > 0.95
+    direction = head.coef_[0] / np.linalg.norm(head.coef_[0])
+    assert np.abs(model.centroids_ @ direction).max() < 1e-5
+    assert np.array_equal(model.predict(X), model.labels_)
+    assert np.array_equal(np.argmax(model.transform(X), axis=1), model.labels_)
+    again = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(again.predict(X), model.labels_)
+    flipped = X.copy()
+    flipped[:, 2] *= -1  # the same topics voiced with the opposite feeling get the same needs
+    assert np.array_equal(model.predict(flipped), model.labels_)
+
+
+def test_sentiment_direction_zero_or_wrong_length():
+    X, _, _ = _topics_and_feelings()
+    none = NeedModel(min_needs=2, max_needs=2).fit(X).labels_
+    assert np.array_equal(NeedModel(min_needs=2, max_needs=2, sentiment_direction=np.zeros(16)).fit(X).labels_, none)
+    with pytest.raises(ValueError, match="sentiment_direction has 3 values"):
+        NeedModel(sentiment_direction=np.ones(3)).fit(X)
+
+
+def test_restarts_keep_the_best_silhouette():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 8))
+    one = NeedModel(n_init=1, seed=5).fit(X)
+    three = NeedModel(n_init=3, seed=5).fit(X)
+    assert three.silhouette_ >= one.silhouette_
+    assert all(three.k_scores_[k] >= one.k_scores_[k] for k in one.k_scores_)
+    with pytest.raises(ValueError, match="n_init must be at least 1"):
+        NeedModel(n_init=0).fit(X)
 
 
 def test_candidate_ks_and_min_size():

@@ -101,6 +101,15 @@ def test_sentiment_direction_matches_stars(clothing_result):
     assert 0.6 < res.metrics["sentiment_accuracy"] <= 1.0
 
 
+def test_needs_are_found_without_the_sentiment_head_direction(clothing_result):
+    res = clothing_result
+    model, head = res.models["launchlab-needs"], res.models["launchlab-sentiment"]
+    assert np.array_equal(model.sentiment_direction, head.coef_[0])
+    direction = head.coef_[0] / np.linalg.norm(head.coef_[0])
+    centroids = np.vstack(res.tables["needs"]["centroid"].to_list())
+    assert np.abs(centroids @ direction).max() < 1e-5
+
+
 def test_without_ratings_falls_back_to_the_lexicon(topics):
     res = discover_needs(topics.drop(columns=["rating"]), embedder=EMB, config=InsightConfig(min_needs=2))
     assert res.params["sentiment_source"] == "lexicon"

@@ -81,22 +81,33 @@ def _vader():
     return lambda texts: np.array([analyzer.polarity_scores(t)["compound"] for t in texts])
 
 
-def nmi_vs_kmeans(X: np.ndarray, gold: pd.Series, texts: list[str], *, seed: int = 42) -> dict[str, float]:
-    """NMI with the gold labels of the need model and of k-means with k = number of gold labels."""
+def nmi_vs_kmeans(
+    X: np.ndarray, gold: pd.Series, texts: list[str], *, seed: int = 42, model_id: str = "all-MiniLM-L6-v2"
+) -> dict[str, float]:
+    """NMI with the gold labels of the need model and of k-means with k = number of gold labels.
+
+    The need model is set up as the insight stage sets it up for a corpus without star ratings:
+    the shipped sentiment head for ``model_id`` (read now, when it exists and matches) gives the
+    sentiment direction it projects out. k-means runs on the raw embeddings.
+    """
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
     from launchlab.insight.needs import NeedModel
+    from launchlab.insight.sentiment import load_default_head
 
     k = int(gold.nunique())
     km = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(X)
-    model = NeedModel(seed=seed).fit(X, texts=texts)
+    head = load_default_head(None, model_id=model_id, dim=X.shape[1])
+    direction = head.coef_[0] if head is not None else None
+    model = NeedModel(sentiment_direction=direction, seed=seed).fit(X, texts=texts)
     mask = model.labels_ >= 0
     return {
         "kmeans_nmi": float(normalized_mutual_info_score(gold, km)),
         "need_model_nmi": float(normalized_mutual_info_score(gold[mask], model.labels_[mask])),
         "need_model_k": float(model.n_needs_),
         "gold_k": float(k),
+        "outlier_share": float(1.0 - mask.mean()),
     }
 
 

@@ -18,6 +18,7 @@ _EXTRA_STOP = {
     "amazing", "perfect", "beautiful", "wonderful", "excellent", "awesome", "pretty", "super", "very",
     "bad", "disappointed", "disappointing", "terrible", "awful", "happy", "glad", "sad", "sadly",
     "made", "make", "makes", "use", "used", "using", "thing", "things", "time", "times", "say", "said",
+    "gorgeous", "lovely", "adorable", "stunning", "fantastic", "fabulous", "horrible", "ok", "okay", "winner",
     # Contraction stubs left by the tokenizer ("didn't" → "didn").
     "didn", "doesn", "don", "isn", "wasn", "weren", "aren", "couldn", "wouldn", "shouldn", "won", "ll", "ve",
     "going", "got", "get", "gets", "tried", "try", "came", "come", "comes", "look", "looks", "looked",

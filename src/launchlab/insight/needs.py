@@ -49,13 +49,18 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
     """Spherical k-means whose number of needs is chosen by silhouette, with small needs merged.
 
     ``fit(X, texts=...)`` clusters L2-normalised embeddings, tries each ``k`` of a small grid
-    (:func:`candidate_ks`) on a seeded sample of at most ``fit_sample`` rows and keeps the best
-    cosine silhouette; clusters below ``min_need_size`` are dissolved into their nearest
-    neighbour, and a few Lloyd steps on all rows settle the final needs. Rows are processed in
-    an order given by their content, so the result does not depend on the input order. Needs are numbered by size
-    (0 = largest). With ``texts`` the model also learns keyphrase labels (``need_labels_``,
-    ``keywords_``). ``predict`` assigns new embeddings to the nearest existing need, so ids stay
-    stable across refreshes; ``transform`` gives cosine similarity to each need.
+    (:func:`candidate_ks`) on a seeded sample of at most ``fit_sample`` rows, each with
+    ``n_init`` seeded k-means restarts, and keeps the restart and ``k`` of best cosine silhouette
+    (the criterion that chooses the granularity also chooses among restarts); clusters below
+    ``min_need_size`` are dissolved into their nearest neighbour, and a few Lloyd steps on all
+    rows settle the final needs. With ``sentiment_direction`` (the weight vector of a sentiment
+    head on the same embeddings) that direction is projected out of every embedding first, so
+    needs group what customers talk about rather than how they feel about it; centroids,
+    ``transform`` and ``predict`` all live in that projected space. Rows are processed in an
+    order given by their content, so the result does not depend on the input order. Needs are
+    numbered by size (0 = largest). With ``texts`` the model also learns keyphrase labels
+    (``need_labels_``, ``keywords_``). ``predict`` assigns new embeddings to the nearest existing
+    need, so ids stay stable across refreshes; ``transform`` gives cosine similarity to each need.
     """
 
     def __init__(
@@ -66,7 +71,9 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         silhouette_sample: int = 3000,
         n_keywords: int = 10,
         min_similarity: float | None = None,
-        fit_sample: int = 20_000,
+        fit_sample: int = 10_000,
+        n_init: int = 3,
+        sentiment_direction: np.ndarray | None = None,
         seed: int = 42,
     ) -> None:
         self.min_need_size = min_need_size
@@ -76,6 +83,8 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         self.n_keywords = n_keywords
         self.min_similarity = min_similarity
         self.fit_sample = fit_sample
+        self.n_init = n_init
+        self.sentiment_direction = sentiment_direction
         self.seed = seed
 
     def fit(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> NeedModel:
@@ -85,7 +94,10 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
             return self._fit(X, texts)
 
     def _fit(self, X: np.ndarray, texts: Sequence[str] | None) -> NeedModel:
-        Xn, valid = _normalise(X)
+        if self.n_init < 1:
+            raise ValueError(f"n_init must be at least 1, got {self.n_init}")
+        self.direction_ = self._direction(X.shape[1])
+        Xn, valid = self._project(X)
         n = int(valid.sum())
         min_size = self.min_need_size or default_min_need_size(n)
         self.min_need_size_ = int(min_size)
@@ -110,11 +122,12 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
             np.fill_diagonal(distances, 0.0)
             best: tuple[float, int, np.ndarray] | None = None
             for k in candidate_ks(n, min_size, self.min_needs, self.max_needs):
-                lab = self._cluster(Xf, k, fit_min)
-                score = self._silhouette(distances, lab[sample])
-                self.k_scores_[k] = score
-                if best is None or score > best[0] + 1e-9:
-                    best = (score, k, lab)
+                for restart in range(self.n_init):
+                    lab = self._cluster(Xf, k, fit_min, self.seed + restart)
+                    score = self._silhouette(distances, lab[sample])
+                    self.k_scores_[k] = max(score, self.k_scores_.get(k, -np.inf))
+                    if best is None or score > best[0] + 1e-9:
+                        best = (score, k, lab)
             assert best is not None
             self.silhouette_ = best[0]
             ids = np.unique(best[2])
@@ -143,17 +156,17 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Cosine similarity of each embedding to each need centroid, ``(n, n_needs)``."""
+        """Cosine similarity of each (projected) embedding to each need centroid, ``(n, n_needs)``."""
         check_is_fitted(self, "centroids_")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        Xn, _ = _normalise(X)
+        Xn, _ = self._project(X)
         return (Xn @ self.centroids_.T).astype(X.dtype, copy=False)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Need id of each embedding (nearest centroid); -1 for empty embeddings or too far."""
         check_is_fitted(self, "centroids_")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        Xn, valid = _normalise(X)
+        Xn, valid = self._project(X)
         out = np.full(len(Xn), UNASSIGNED, dtype=int)
         if self.n_needs_ == 0:
             return out
@@ -166,16 +179,36 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
     def fit_predict(self, X: np.ndarray, y: None = None, texts: Sequence[str] | None = None) -> np.ndarray:
         return self.fit(X, texts=texts).labels_
 
+    def _direction(self, dim: int) -> np.ndarray | None:
+        """The unit sentiment direction to project out, or None (not given, or all zeros)."""
+        if self.sentiment_direction is None:
+            return None
+        v = np.asarray(self.sentiment_direction, dtype=np.float64).ravel()
+        if v.shape != (dim,):
+            raise ValueError(f"sentiment_direction has {v.size} values but the embeddings have {dim} dimensions")
+        norm = float(np.linalg.norm(v))
+        return (v / norm).astype(np.float32) if norm > 1e-12 else None
+
+    def _project(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unit embeddings with the sentiment direction removed (and renormalised); rows that are
+        empty, or nothing but sentiment, are marked invalid."""
+        Xn, valid = _normalise(X)
+        if self.direction_ is None:
+            return Xn, valid
+        Xp, valid_p = _normalise(Xn - np.outer(Xn @ self.direction_, self.direction_))
+        return Xp, valid & valid_p
+
     def _sample(self, n: int) -> np.ndarray:
         rng = np.random.default_rng(self.seed)
         if n <= self.silhouette_sample:
             return np.arange(n)
         return np.sort(rng.choice(n, self.silhouette_sample, replace=False))
 
-    def _cluster(self, X: np.ndarray, k: int, min_size: int) -> np.ndarray:
+    @staticmethod
+    def _cluster(X: np.ndarray, k: int, min_size: int, seed: int) -> np.ndarray:
         if k <= 1:
             return np.zeros(len(X), dtype=int)
-        km = KMeans(n_clusters=k, n_init=1, random_state=self.seed, max_iter=200).fit(X)
+        km = KMeans(n_clusters=k, n_init=1, random_state=seed, max_iter=200).fit(X)
         labels = km.labels_.astype(int)
         centroids = km.cluster_centers_
         # Dissolve clusters smaller than the minimum need, smallest first, into the nearest survivor.

@@ -106,20 +106,22 @@ def discover_needs(
     min_need_size = config.min_need_size
     if streamed and min_need_size is not None:
         min_need_size = max(2, round(min_need_size * len(fit_rows) / n_units))
+    fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
+    fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
+    head, source, sentiment_metrics, warnings = _sentiment_head(
+        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config
+    )
+    # The head's weights are the embedding direction of sentiment: the need model projects it out,
+    # so needs group what customers talk about, not how they feel about it.
     need_model = NeedModel(
         min_need_size=min_need_size,
         max_needs=config.max_needs,
         min_needs=config.min_needs,
         silhouette_sample=config.silhouette_sample,
         n_keywords=config.n_keywords,
+        sentiment_direction=head.coef_[0],
         seed=config.seed,
     ).fit(X_fit, texts=fit_texts)
-
-    fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
-    fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
-    head, source, sentiment_metrics, warnings = _sentiment_head(
-        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config
-    )
     warnings = warnings_pre + warnings
     if n_long and embeddings is None:
         warnings.append(
