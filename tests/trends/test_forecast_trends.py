@@ -50,11 +50,6 @@ def test_classes_forecasts_and_backtest_on_known_shapes(monthly_trio):
     assert len(forecaster.selection_) == 4 + 6 + 4
     assert forecaster.combination_ == {}
     assert set(trends["model"]) == {"mean(AutoETSDamped,DynamicOptimizedTheta)"}
-    relaxed = forecast_trends(monthly_trio, config=TrendsConfig(horizon=6, min_select_series=1, min_gain=0.0))
-    chosen = relaxed.models["launchlab-forecaster"]
-    best = chosen.selection_.loc[chosen.selection_["mase"].idxmin(), "combination"].split("+")
-    assert chosen.combination_["regular"] == best
-    assert all(m in relaxed.tables["trends"].loc[0, "model"] for m in best)
 
     bt = result.tables["backtest"]
     assert {"unique_id", "model", "mase", "smape", "coverage_80"} <= set(bt.columns)
@@ -239,3 +234,46 @@ def test_calibration_widens_intervals_that_undercovered_in_the_backtest():
     # Upper half-widths scale exactly (lower bounds may be clipped at zero for this count-like data).
     assert np.allclose(calibrated["yhat_hi_80"] - calibrated["yhat"], scale * (raw["yhat_hi_80"] - raw["yhat"]))
     assert (calibrated["yhat_lo_80"] <= raw["yhat_lo_80"]).all()
+
+
+def _white_noise(n_series: int) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    ds = pd.date_range("2019-01-01", periods=48, freq="MS")
+    return pd.concat(
+        [pd.DataFrame({"unique_id": f"s{i:02d}", "ds": ds, "y": 100 + rng.normal(0, 10, 48)}) for i in range(n_series)],
+        ignore_index=True,
+    )
+
+
+def test_selection_replaces_the_default_only_on_significant_evidence():
+    # On white noise the long-run mean beats the last value: a significant gain over 40 series.
+    config = dict(horizon=6, models=["Naive"], candidates=["HistoricAverage"], max_members=2)
+    result = forecast_trends(_white_noise(40), config=TrendsConfig(**config))
+    est = result.models["launchlab-forecaster"]
+    table = est.selection_.set_index("combination")
+    assert set(table.index) == {"Naive", "HistoricAverage", "Naive+HistoricAverage"}
+    assert np.isnan(table.loc["Naive", "p_value"])  # the default against itself: no test
+    assert table.loc["HistoricAverage", "p_value"] < 0.05 / 2
+    assert est.combination_ == {"regular": ["HistoricAverage"]}
+    assert set(result.tables["trends"]["model"]) == {"HistoricAverage"}
+    assert result.metrics["backtest_mase"] == pytest.approx(table.loc["HistoricAverage", "mase"])
+    # The same gain on 3 series is no evidence: the default stays.
+    few = forecast_trends(_white_noise(3), config=TrendsConfig(**config)).models["launchlab-forecaster"]
+    few_table = few.selection_.set_index("combination")
+    assert few_table.loc["HistoricAverage", "mase"] < few_table.loc["Naive", "mase"]
+    assert few.combination_ == {}
+
+
+def test_backtest_runs_on_a_seeded_sample_of_each_large_route():
+    frame = _white_noise(40)
+    config = TrendsConfig(horizon=6, models=["Naive"], candidates=[], backtest_max_series=30)
+    result = forecast_trends(frame, config=config)
+    backtested = set(result.tables["backtest"]["unique_id"])
+    assert len(backtested) == 30 and result.metrics["n_backtest_series"] == 30
+    assert len(result.tables["forecasts"]) == 40 * 6  # every series is still forecast
+    again = forecast_trends(frame, config=config)
+    assert set(again.tables["backtest"]["unique_id"]) == backtested
+    other = forecast_trends(frame, config=config.model_copy(update={"seed": 7}))
+    assert set(other.tables["backtest"]["unique_id"]) != backtested
+    everything = forecast_trends(frame, config=config.model_copy(update={"backtest_max_series": None}))
+    assert everything.tables["backtest"]["unique_id"].nunique() == 40

@@ -11,7 +11,7 @@ from launchlab.schemas import DS, UNIQUE_ID, Y
 
 
 def mase_scale(train: pd.DataFrame, cutoffs: pd.Series, season_length: int) -> pd.Series:
-    """In-sample MAE of the seasonal naive forecast up to each series' first cutoff.
+    """In-sample MAE of the seasonal naive forecast over each series' history up to its cutoff.
 
     Uses lag ``season_length`` when the training part is longer than one season, else lag 1
     (the M4 convention). ``cutoffs`` is indexed by unique_id. Zero scales (constant history)
@@ -27,13 +27,23 @@ def mase_scale(train: pd.DataFrame, cutoffs: pd.Series, season_length: int) -> p
     return scale.where(scale > 0)
 
 
+def backtest_scale(train: pd.DataFrame, ids: pd.Index, season_length: int) -> pd.Series:
+    """The MASE scale of backtest errors: :func:`mase_scale` over each series' whole history.
+
+    Every window of a series shares it, and it is the scale the forecasts themselves are judged
+    by later, so the mean backtest MASE weights each series as the forecast's MASE will: the
+    errors are out of sample, the scale is only a per-series unit.
+    """
+    frame = train[train[UNIQUE_ID].isin(ids)]
+    return mase_scale(frame, frame.groupby(UNIQUE_ID)[DS].max(), season_length)
+
+
 def score(cv: pd.DataFrame, train: pd.DataFrame, season_length: int, levels: Sequence[int]) -> pd.DataFrame:
     """Per (unique_id, model): ``mase``, ``smape`` (0–200 scale), ``coverage_<l>`` and ``n_points``."""
     if cv.empty:
         cols = [UNIQUE_ID, "model", "mase", "smape", *[f"coverage_{lv}" for lv in levels], "n_points"]
         return pd.DataFrame(columns=cols)
-    first_cutoff = cv.groupby(UNIQUE_ID)["cutoff"].min()
-    scale = mase_scale(train, first_cutoff, season_length)
+    scale = backtest_scale(train, pd.Index(cv[UNIQUE_ID].unique()), season_length)
     frame = cv.copy()
     err = (frame[Y] - frame["yhat"]).abs()
     denom = frame[Y].abs() + frame["yhat"].abs()

@@ -44,7 +44,9 @@ class TrendsConfig(BaseModel):
     min_select_series: int = Field(
         30, ge=1, description="A route's default combination is only replaced when it has this many backtested series."
     )
-    min_gain: float = Field(0.01, ge=0.0, description="…and the best subset beats the default's MASE by this share.")
+    select_alpha: float = Field(
+        0.05, gt=0.0, lt=1.0, description="…and the best subset beats the default's MASE significantly at this level (paired t-test over series, Bonferroni over the subsets tried)."
+    )
     intermittent_threshold: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of zero periods from which a non-negative series counts as intermittent."
     )
@@ -53,6 +55,9 @@ class TrendsConfig(BaseModel):
     )
     fill: Literal["interpolate", "zero", "ffill"] = "interpolate"
     backtest_windows: int = Field(2, ge=0, le=20, description="Rolling-origin backtest windows; 0 skips the backtest.")
+    backtest_max_series: int | None = Field(
+        300, ge=30, description="Series per route the backtest runs on: a seeded random sample when a route has more; None: all."
+    )
     calibrate_intervals: bool = Field(
         True, description="Rescale interval widths so they would have held their level in the backtest."
     )

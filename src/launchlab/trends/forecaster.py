@@ -13,10 +13,11 @@ Each route is one ``StatsForecast`` call over all its series (statsforecast para
 series; there is no Python loop per series). Interval bounds of the combination are the means of
 the members' bounds. Forecasts of series that never went negative are clipped at zero.
 
-With a rolling-origin :meth:`Forecaster.backtest`, :meth:`Forecaster.select` replaces each
-route's default combination by the backtest's best subset of its pool (members, ``candidates``,
-naive) and :meth:`Forecaster.calibrate` rescales interval widths to their backtest coverage;
-``forecast_trends`` does both.
+With a rolling-origin :meth:`Forecaster.backtest` (on at most ``backtest_max_series`` series
+per route, a seeded sample), :meth:`Forecaster.select` replaces each route's default combination
+by the backtest's best subset of its pool (members, ``candidates``, naive) when it is
+significantly better, and :meth:`Forecaster.calibrate` rescales interval widths to their
+backtest coverage; ``forecast_trends`` does both.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sklearn.base import BaseEstimator
 
 from launchlab.errors import InputError
 from launchlab.schemas import DS, UNIQUE_ID, Y
-from launchlab.trends.backtest import mase_scale
+from launchlab.trends.backtest import backtest_scale
 from launchlab.trends.calendar import regularise, season_length_for
 from launchlab.trends.config import DEFAULT_CANDIDATES, DEFAULT_INTERMITTENT_MODELS, DEFAULT_MODELS
 from launchlab.trends.models import Guarded
@@ -70,7 +71,9 @@ class Forecaster(BaseEstimator):
         candidates: Sequence[str] = tuple(DEFAULT_CANDIDATES),
         max_members: int = 3,
         min_select_series: int = 30,
-        min_gain: float = 0.01,
+        select_alpha: float = 0.05,
+        backtest_max_series: int | None = 300,
+        seed: int = 42,
     ) -> None:
         self.freq = freq
         self.season_length = season_length
@@ -84,7 +87,9 @@ class Forecaster(BaseEstimator):
         self.candidates = candidates
         self.max_members = max_members
         self.min_select_series = min_select_series
-        self.min_gain = min_gain
+        self.select_alpha = select_alpha
+        self.backtest_max_series = backtest_max_series
+        self.seed = seed
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Forecaster:
         """Learn the calendar, clean history and route of every series in the long frame ``X``."""
@@ -142,6 +147,14 @@ class Forecaster(BaseEstimator):
             ),
         )
         routes["model"] = [self._label(r) for r in routes["route"]]
+        routes["backtest"] = routes["route"] != "short"
+        cap = self.backtest_max_series
+        for route in ("regular", "intermittent"):
+            ids = routes.index[routes["route"] == route]
+            if cap is not None and len(ids) > cap:
+                # Pooled choices (combination, interval scale) need a sample, not every series.
+                sample = np.random.default_rng(self.seed).choice(ids, cap, replace=False)
+                routes.loc[ids, "backtest"] = ids.isin(sample)
         routes.index.name = UNIQUE_ID
         return routes.reset_index()
 
@@ -211,16 +224,22 @@ class Forecaster(BaseEstimator):
         return _order_bounds(out, self.levels)
 
     def select(self, backtest: pd.DataFrame) -> Forecaster:
-        """Per route, keep the combination of backtested models with the lowest mean MASE.
+        """Per route, replace the default combination by a subset of the pool the backtest shows is better.
 
         Every subset of up to ``max_members`` of the route's pool (default members, candidates,
-        naive) is scored on ``backtest`` (the frame :meth:`backtest` returns), pooled over all the
-        route's series: one choice per route, not per series, because a choice made from a few
-        backtest points per series mostly fits noise. The default combination stays unless the
-        route has at least ``min_select_series`` backtested series and the best subset beats it by
-        ``min_gain`` (relative MASE). ``selection_`` lists every subset's score.
+        naive) is scored on ``backtest`` (the frame :meth:`backtest` returns) by its mean MASE over
+        the route's series (scaled per series as the forecasts will be judged, see
+        :func:`~launchlab.trends.backtest.backtest_scale`): one choice per route, not per series,
+        because a choice made from a few backtest points per series mostly fits noise. The best subset replaces the default only
+        when the route has at least ``min_select_series`` backtested series and a one-sided paired
+        t-test over series says it beats the default at level ``select_alpha`` divided by the
+        number of subsets tried (Bonferroni): the lowest of many noisy scores is lower than its
+        true error (the winner's curse), so a small gain on the backtest is no evidence.
+        ``selection_`` lists every subset's ``mase`` and the ``p_value`` of its gain on the default.
         """
         from itertools import combinations
+
+        from scipy import stats
 
         rows, chosen = [], {}
         members_bt = backtest[backtest["model"] != COMBINED]
@@ -234,34 +253,43 @@ class Forecaster(BaseEstimator):
             uid = wide.index.get_level_values(UNIQUE_ID)
             codes, uniques = pd.factorize(uid)
             counts = np.bincount(codes)
-            first_cutoff = part.groupby(UNIQUE_ID)["cutoff"].min()
-            scale = mase_scale(self.train_, first_cutoff, self.season_length_).reindex(uid).to_numpy()
+            scale = backtest_scale(self.train_, uniques, self.season_length_).reindex(uid).to_numpy()
             nonneg = pd.Series(uid).map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
-            pool = [m for m in self._pool(route) if m in wide.columns]
-            best = None
-            for k in range(1, self.max_members + 1):
-                for subset in combinations(pool, k):
-                    with np.errstate(all="ignore"), warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)
-                        p = np.nanmean(wide[list(subset)].to_numpy(), axis=1)
+
+            def per_series(subset: Sequence[str]) -> np.ndarray:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    p = np.nanmean(wide[list(subset)].to_numpy(), axis=1)
                     p = np.where(np.isnan(p), wide[SAFETY].to_numpy(), p)
                     p = np.where(nonneg, np.maximum(p, 0.0), p)
-                    with np.errstate(all="ignore"):
-                        per_series = np.bincount(codes, weights=np.abs(y - p) / scale) / counts
-                    mase = float(np.nanmean(np.where(np.isfinite(per_series), per_series, np.nan)))
-                    rows.append({"route": route, "combination": "+".join(subset), "mase": mase})
-                    if np.isfinite(mase) and (best is None or mase < best[0]):
-                        best = (mase, list(subset))
+                    scores = np.bincount(codes, weights=np.abs(y - p) / scale) / counts
+                return np.where(np.isfinite(scores), scores, np.nan)
+
             default = list(self.models if route == "regular" else self.intermittent_models)
-            default_score = next(
-                (r["mase"] for r in rows if r["route"] == route and r["combination"] == "+".join(default)), np.inf
-            )
-            n_series = len(uniques)
-            # Few series or a marginal gain: the evidence cannot tell the subsets apart, keep the default.
-            if best is not None and n_series >= self.min_select_series and best[0] <= (1 - self.min_gain) * default_score:
-                chosen[route] = best[1]
+            pool = [m for m in self._pool(route) if m in wide.columns]
+            subsets = [list(c) for k in range(1, self.max_members + 1) for c in combinations(pool, k)]
+            baseline = per_series(default) if set(default) <= set(wide.columns) else np.full(len(uniques), np.nan)
+            scored = []
+            for subset in subsets:
+                scores = per_series(subset)
+                gain = baseline - scores
+                gain = gain[np.isfinite(gain)]
+                p_value = np.nan
+                if gain.size > 1 and np.any(gain != gain[0]):
+                    p_value = float(stats.ttest_1samp(gain, 0.0, alternative="greater").pvalue)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mase = float(np.nanmean(scores))
+                rows.append({"route": route, "combination": "+".join(subset), "mase": mase, "p_value": p_value})
+                scored.append((mase, p_value, subset))
+            finite = [row for row in scored if np.isfinite(row[0])]
+            if not finite or len(uniques) < self.min_select_series:
+                continue
+            mase, p_value, subset = min(finite, key=lambda row: row[0])
+            if subset != default and np.isfinite(p_value) and p_value < self.select_alpha / max(len(subsets) - 1, 1):
+                chosen[route] = subset
         self.combination_ = chosen
-        self.selection_ = pd.DataFrame(rows, columns=["route", "combination", "mase"])
+        self.selection_ = pd.DataFrame(rows, columns=["route", "combination", "mase", "p_value"])
         self.routes_["model"] = [self._label(r) for r in self.routes_["route"]]
         return self
 
@@ -334,6 +362,9 @@ class Forecaster(BaseEstimator):
     def backtest(self, h: int, n_windows: int = 2) -> tuple[pd.DataFrame, list[str]]:
         """Rolling-origin backtest: ``n_windows`` cutoffs ``h`` apart, refitting at each.
 
+        Runs on the series ``routes_["backtest"]`` marks: all of a route's series, or a seeded
+        random sample of ``backtest_max_series`` when the route has more.
+
         Returns the long frame ``unique_id, cutoff, ds, y, model, yhat, yhat_lo_*, yhat_hi_*`` (one
         block per member model and one for the combination, ``model == "launchlab"``) and the ids
         too short to backtest (they need ``min_length + n_windows * h`` periods).
@@ -343,7 +374,8 @@ class Forecaster(BaseEstimator):
         skipped = sorted(sizes.index[sizes < need].tolist())
         blocks = []
         for route in ("regular", "intermittent"):
-            ids = self.routes_.loc[(self.routes_["route"] == route) & (self.routes_["n_obs"] >= need), UNIQUE_ID]
+            routes = self.routes_
+            ids = routes.loc[(routes["route"] == route) & routes["backtest"] & (routes["n_obs"] >= need), UNIQUE_ID]
             if ids.empty:
                 continue
             sf, names = self._sf(route, self._pool(route))

@@ -47,7 +47,10 @@ def forecast_trends(
     With a backtest (``config.backtest_windows`` > 0) each route's combination is chosen on it
     (``select_combination``) and interval widths are rescaled to its coverage
     (``calibrate_intervals``); the ``launchlab`` backtest scores are then in-sample for that
-    choice, so slightly optimistic, and ``coverage_<l>`` is measured before the rescaling.
+    choice, so slightly optimistic, and ``coverage_<l>`` is measured before the rescaling. A
+    route with more than ``config.backtest_max_series`` series is backtested on a seeded random
+    sample of that many (``n_backtest_series``; the backtest table lists those): the choices
+    are pooled per route, so a sample serves them and keeps the backtest's cost bounded.
     """
     config = config or TrendsConfig()
     step = _stepper(progress)
@@ -91,7 +94,9 @@ def forecast_trends(
         candidates=tuple(config.candidates),
         max_members=config.max_members,
         min_select_series=config.min_select_series,
-        min_gain=config.min_gain,
+        select_alpha=config.select_alpha,
+        backtest_max_series=config.backtest_max_series,
+        seed=config.seed,
     ).fit(clean[[UNIQUE_ID, DS, Y]])
     routes = forecaster.routes_
 
