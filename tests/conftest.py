@@ -75,3 +75,20 @@ def cli(monkeypatch, capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def counting_embedder():
+    """The HashingEmbedder test double that records every text it was asked to embed (``.seen``)."""
+    from launchlab.embeddings import HashingEmbedder
+
+    class Counting(HashingEmbedder):
+        def __init__(self, dim: int = 384) -> None:
+            super().__init__(dim)
+            self.seen: list[str] = []
+
+        def encode(self, texts, *, batch_size=64, progress=None):
+            self.seen.extend(texts)
+            return super().encode(texts, batch_size=batch_size, progress=progress)
+
+    return Counting

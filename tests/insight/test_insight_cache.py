@@ -10,18 +10,8 @@ from launchlab.insight import InsightConfig, discover_needs
 from launchlab.insight.cache import CachedEmbedder
 
 
-class Counting(HashingEmbedder):
-    def __init__(self, dim: int = 384) -> None:
-        super().__init__(dim)
-        self.seen: list[str] = []
-
-    def encode(self, texts, *, batch_size=64, progress=None):
-        self.seen.extend(texts)
-        return super().encode(texts, batch_size=batch_size, progress=progress)
-
-
-def test_cache_embeds_each_text_once(tmp_path):
-    base = Counting()
+def test_cache_embeds_each_text_once(tmp_path, counting_embedder):
+    base = counting_embedder()
     cached = CachedEmbedder(base, tmp_path, shard_rows=3)
     first = cached.encode(["a b", "c d", "a b", "e f", "g h"])
     assert base.seen == ["a b", "c d", "e f", "g h"]
@@ -35,17 +25,17 @@ def test_cache_embeds_each_text_once(tmp_path):
     assert np.allclose(again, HashingEmbedder().encode(["g h", "new text", "a b"]))
 
 
-def test_cache_is_keyed_by_model(tmp_path):
+def test_cache_is_keyed_by_model(tmp_path, counting_embedder):
     CachedEmbedder(HashingEmbedder(384), tmp_path).encode(["same text"])
-    small = Counting(64)
+    small = counting_embedder(64)
     out = CachedEmbedder(small, tmp_path).encode(["same text"])
     assert small.seen == ["same text"] and out.shape == (1, 64)
 
 
-def test_stage_rerun_uses_cache(tmp_path, topics):
+def test_stage_rerun_uses_cache(tmp_path, topics, counting_embedder):
     config = InsightConfig(cache_dir=tmp_path / "cache")
     cold = discover_needs(topics, embedder=HashingEmbedder(), config=config)
-    base = Counting()
+    base = counting_embedder()
     warm = discover_needs(topics, embedder=base, config=config)
     assert base.seen == []
     assert warm.metrics["embedding_cache_hits"] == len(topics)

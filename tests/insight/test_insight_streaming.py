@@ -15,16 +15,6 @@ from launchlab.insight.stage import _fit_sample
 CAP = 150  # the corpus below has 300 mentions: streamed
 
 
-class Counting(HashingEmbedder):
-    def __init__(self, dim: int = 384) -> None:
-        super().__init__(dim)
-        self.seen: list[str] = []
-
-    def encode(self, texts, *, batch_size=64, progress=None):
-        self.seen.extend(texts)
-        return super().encode(texts, batch_size=batch_size, progress=progress)
-
-
 @pytest.fixture(scope="module")
 def corpus(make_topics) -> pd.DataFrame:
     """Two sentences per review, both about the review's topic: 300 mentions of 150 reviews."""
@@ -65,22 +55,22 @@ def test_stream_batch_sizes_do_not_change_outputs(corpus):
     assert first.tables["mentions"]["need_id"].tolist() == second.tables["mentions"]["need_id"].tolist()
 
 
-def test_streaming_embeds_each_mention_once_and_rerun_reads_the_cache(corpus, tmp_path):
+def test_streaming_embeds_each_mention_once_and_rerun_reads_the_cache(corpus, tmp_path, counting_embedder):
     progress: list[tuple[int, int]] = []
-    base = Counting()
+    base = counting_embedder()
     config = InsightConfig(level="mention", cache_dir=tmp_path / "cache")
     cold = _run(corpus, embedder=base, config=config, fit_cap=CAP, stream_rows=40, progress=lambda d, t: progress.append((d, t)))
     n = int(cold.metrics["n_mentions"])
     assert sorted(base.seen) == sorted(set(cold.tables["mentions"]["text"]))
     assert progress[-1] == (n, n) and [d for d, _ in progress] == sorted(d for d, _ in progress)
 
-    again = Counting()
+    again = counting_embedder()
     warm = _run(corpus, embedder=again, config=config, fit_cap=CAP, stream_rows=40)
     assert again.seen == [] and warm.metrics["embedding_cache_hits"] == n
     for name, table in cold.tables.items():
         pd.testing.assert_frame_equal(table, warm.tables[name])
 
-    uncached = Counting()
+    uncached = counting_embedder()
     _run(corpus, embedder=uncached, fit_cap=CAP, stream_rows=40)
     assert len(uncached.seen) == n  # the sample's embeddings are reused, not embedded twice
 
@@ -91,9 +81,9 @@ def test_user_minimum_need_size_is_scaled_to_the_sample(corpus):
     assert streamed.tables["needs"]["n_mentions"].min() >= 60 * 0.5
 
 
-def test_review_level_streams_given_embeddings(corpus):
+def test_review_level_streams_given_embeddings(corpus, counting_embedder):
     X = HashingEmbedder().encode(corpus["text"].tolist())
-    base = Counting()
+    base = counting_embedder()
     streamed = discover_needs(corpus, embedder=base, config=InsightConfig(), embeddings=X, fit_cap=60, stream_rows=25)
     assert base.seen == []
     assert (streamed.tables["reviews"]["need_id"] >= 0).all()
@@ -110,8 +100,8 @@ def test_fit_sample_takes_whole_reviews_up_to_the_cap():
     assert not np.array_equal(rows, _fit_sample(owner, 30, seed=4))
 
 
-def test_cache_sees_shards_written_by_another_run(tmp_path):
-    first, second = Counting(), Counting()
+def test_cache_sees_shards_written_by_another_run(tmp_path, counting_embedder):
+    first, second = counting_embedder(), counting_embedder()
     a, b = CachedEmbedder(first, tmp_path, shard_rows=2), CachedEmbedder(second, tmp_path)
     a.encode(["x y", "z w", "q r"])
     b.encode(["new words", "x y"])
