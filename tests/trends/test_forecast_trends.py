@@ -11,6 +11,7 @@ from sklearn.base import clone
 
 from launchlab.errors import InputError
 from launchlab.trends import Forecaster, TrendsConfig, forecast_trends
+from launchlab.trends.config import DEFAULT_CANDIDATES, DEFAULT_MODELS
 from launchlab.trends.models import Guarded
 
 FAST = dict(backtest_windows=0)
@@ -44,16 +45,16 @@ def test_classes_forecasts_and_backtest_on_known_shapes(monthly_trio):
     assert abs(trends.loc["flat", "growth"]) < 0.05
     assert trends.loc["up", "p_value"] < 0.05 and trends.loc["flat", "p_value"] > 0.05
     assert trends.loc["flat", "seasonal_strength"] > 0.5  # the sine season was found and removed
-    # Every subset of up to 3 of the 4 pool models was scored, but 3 series are too few to
-    # overrule the default combination.
+    # Every subset of up to 3 of the 9 pool models (2 members, 6 candidates, naive) was scored,
+    # but 3 series are too few to overrule the default combination.
     forecaster = result.models["launchlab-forecaster"]
-    assert len(forecaster.selection_) == 4 + 6 + 4
+    assert len(forecaster.selection_) == 9 + 36 + 84
     assert forecaster.combination_ == {}
     assert set(trends["model"]) == {"mean(AutoETSDamped,DynamicOptimizedTheta)"}
 
     bt = result.tables["backtest"]
     assert {"unique_id", "model", "mase", "smape", "coverage_80"} <= set(bt.columns)
-    assert set(bt["model"]) == {"launchlab", "AutoETSDamped", "DynamicOptimizedTheta", "HistoricAverage", "Naive"}
+    assert set(bt["model"]) == {"launchlab", *DEFAULT_MODELS, *DEFAULT_CANDIDATES, "Naive"}
     m = result.metrics
     assert m["n_series"] == 3 and m["horizon"] == 6
     assert m["n_rising"] == 1 and m["n_declining"] == 1 and m["n_seasonal"] == 1
@@ -179,7 +180,7 @@ def test_intermittent_series_use_croston_type_models():
     assert result.params["freq_used"] == "W-MON"
     trends = result.tables["trends"]
     assert trends.loc[0, "route"] == "intermittent"
-    pool = {"ADIDA", "IMAPA", "TSB", "HistoricAverage", "Naive"}
+    pool = {"ADIDA", "IMAPA", "TSB", "HistoricAverage", "CrostonClassic", "CrostonSBA", "Naive"}
     assert set(trends.loc[0, "model"].removeprefix("mean(").rstrip(")").split(",")) <= pool
     fc = result.tables["forecasts"]
     _check_forecasts(fc, 1, 4)
@@ -262,6 +263,35 @@ def test_selection_replaces_the_default_only_on_significant_evidence():
     few_table = few.selection_.set_index("combination")
     assert few_table.loc["HistoricAverage", "mase"] < few_table.loc["Naive", "mase"]
     assert few.combination_ == {}
+
+
+def test_selection_requires_a_gain_in_every_backtest_window():
+    # A hand-made two-window backtest of 40 series. HistoricAverage has the lowest mean error and
+    # a significant gain on the default, but all of it comes from the first window and the second
+    # reverses it; CrostonClassic is a little better than the default in both windows: it is chosen.
+    frame = _white_noise(40)
+    est = Forecaster(models=("AutoETSDamped",), candidates=("HistoricAverage", "CrostonClassic"), max_members=1).fit(frame)
+    rng = np.random.default_rng(5)
+    errors = {"AutoETSDamped": (1.0, 1.0), "HistoricAverage": (0.2, 1.3), "CrostonClassic": (0.9, 0.9), "Naive": (2.0, 2.0)}
+    rows = []
+    for _, part in frame.groupby("unique_id"):
+        for window, cutoff in enumerate((35, 41)):
+            future = part.iloc[cutoff + 1 : cutoff + 7]
+            for model, by_window in errors.items():
+                noise = rng.normal(0, 0.05, len(future))
+                rows.append(
+                    future.assign(cutoff=part["ds"].iloc[cutoff], model=model, yhat=future["y"] + 8 * (by_window[window] + noise))
+                )
+    backtest = pd.concat(rows, ignore_index=True)
+    table = est.select(backtest).selection_.set_index("combination")
+    assert table["mase"].idxmin() == "HistoricAverage"
+    assert table.loc["HistoricAverage", "p_value"] < 0.05 / 3
+    assert table.loc["HistoricAverage", "min_window_gain"] < 0 < table.loc["CrostonClassic", "min_window_gain"]
+    assert table.loc["CrostonClassic", "p_value"] < 0.05 / 3
+    assert est.combination_ == {"regular": ["CrostonClassic"]}
+    # Without the consistent alternative the default stays.
+    est = Forecaster(models=("AutoETSDamped",), candidates=("HistoricAverage",), max_members=1).fit(frame)
+    assert est.select(backtest[backtest["model"] != "CrostonClassic"]).combination_ == {}
 
 
 def test_backtest_runs_on_a_seeded_sample_of_each_large_route():

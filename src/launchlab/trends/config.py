@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 DEFAULT_MODELS = ["AutoETSDamped", "DynamicOptimizedTheta"]
 DEFAULT_INTERMITTENT_MODELS = ["ADIDA", "IMAPA", "TSB"]
-DEFAULT_CANDIDATES = ["HistoricAverage"]
+# Tried by the backtest in both routes. The Croston family (and ADIDA/IMAPA's temporal
+# aggregation) are level models for noisy low-volume demand, where a fitted trend is mostly noise:
+# on series with few zeros they act as (bias-corrected, multi-level) simple exponential smoothing.
+DEFAULT_CANDIDATES = ["HistoricAverage", "CrostonClassic", "CrostonSBA", "ADIDA", "IMAPA", "TSB"]
 
 
 class TrendsConfig(BaseModel):
@@ -45,7 +48,7 @@ class TrendsConfig(BaseModel):
         30, ge=1, description="A route's default combination is only replaced when it has this many backtested series."
     )
     select_alpha: float = Field(
-        0.05, gt=0.0, lt=1.0, description="…and the best subset beats the default's MASE significantly at this level (paired t-test over series, Bonferroni over the subsets tried)."
+        0.05, gt=0.0, lt=1.0, description="…and only by a subset that beats the default's MASE significantly at this level (paired t-test over series, Bonferroni over the subsets tried) and in every backtest window."
     )
     intermittent_threshold: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of zero periods from which a non-negative series counts as intermittent."

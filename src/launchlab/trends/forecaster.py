@@ -16,7 +16,7 @@ the members' bounds. Forecasts of series that never went negative are clipped at
 With a rolling-origin :meth:`Forecaster.backtest` (on at most ``backtest_max_series`` series
 per route, a seeded sample), :meth:`Forecaster.select` replaces each route's default combination
 by the backtest's best subset of its pool (members, ``candidates``, naive) when it is
-significantly better, and :meth:`Forecaster.calibrate` rescales interval widths to their
+significantly better overall and better in every backtest window, and :meth:`Forecaster.calibrate` rescales interval widths to their
 backtest coverage; ``forecast_trends`` does both.
 """
 
@@ -230,12 +230,16 @@ class Forecaster(BaseEstimator):
         naive) is scored on ``backtest`` (the frame :meth:`backtest` returns) by its mean MASE over
         the route's series (scaled per series as the forecasts will be judged, see
         :func:`~launchlab.trends.backtest.backtest_scale`): one choice per route, not per series,
-        because a choice made from a few backtest points per series mostly fits noise. The best subset replaces the default only
-        when the route has at least ``min_select_series`` backtested series and a one-sided paired
-        t-test over series says it beats the default at level ``select_alpha`` divided by the
-        number of subsets tried (Bonferroni): the lowest of many noisy scores is lower than its
-        true error (the winner's curse), so a small gain on the backtest is no evidence.
-        ``selection_`` lists every subset's ``mase`` and the ``p_value`` of its gain on the default.
+        because a choice made from a few backtest points per series mostly fits noise. A subset
+        may replace the default only when the route has at least ``min_select_series`` backtested
+        series, a one-sided paired t-test over series says it beats the default at level
+        ``select_alpha`` divided by the number of subsets tried (Bonferroni: the lowest of many
+        noisy scores is lower than its true error, the winner's curse), and its mean MASE is
+        below the default's in every backtest window (a gain that one period carries and another
+        reverses is no evidence the subset will do better in the next one). Of the subsets that
+        qualify, the one with the lowest mean MASE replaces the default. ``selection_`` lists
+        every subset's ``mase``, the ``p_value`` of its gain on the default and
+        ``min_window_gain``, its smallest mean MASE gain on the default over the windows.
         """
         from itertools import combinations
 
@@ -250,28 +254,42 @@ class Forecaster(BaseEstimator):
                 continue
             wide = part.set_index([UNIQUE_ID, "cutoff", DS, "model"])["yhat"].unstack("model")
             y = part[part["model"] == SAFETY].set_index([UNIQUE_ID, "cutoff", DS])[Y].reindex(wide.index).to_numpy()
-            uid = wide.index.get_level_values(UNIQUE_ID)
+            keys = wide.index.to_frame(index=False)
+            uid = keys[UNIQUE_ID]
             codes, uniques = pd.factorize(uid)
             counts = np.bincount(codes)
+            # Backtest window of each point: the rank of its cutoff among its series' cutoffs.
+            window = keys.groupby(UNIQUE_ID)["cutoff"].rank(method="dense").astype(int).to_numpy() - 1
+            n_windows = int(window.max()) + 1
+            cell = codes * n_windows + window
+            cell_counts = np.bincount(cell, minlength=len(uniques) * n_windows)
             scale = backtest_scale(self.train_, uniques, self.season_length_).reindex(uid).to_numpy()
-            nonneg = pd.Series(uid).map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
+            nonneg = uid.map(self.routes_.set_index(UNIQUE_ID)["nonnegative"]).to_numpy(bool)
 
-            def per_series(subset: Sequence[str]) -> np.ndarray:
+            def per_series(subset: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+                """MASE per series, and per series and window (rows: series, columns: windows)."""
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     p = np.nanmean(wide[list(subset)].to_numpy(), axis=1)
                     p = np.where(np.isnan(p), wide[SAFETY].to_numpy(), p)
                     p = np.where(nonneg, np.maximum(p, 0.0), p)
-                    scores = np.bincount(codes, weights=np.abs(y - p) / scale) / counts
-                return np.where(np.isfinite(scores), scores, np.nan)
+                    errors = np.abs(y - p) / scale
+                    scores = np.bincount(codes, weights=errors) / counts
+                    by_window = np.bincount(cell, weights=errors, minlength=len(cell_counts)) / cell_counts
+                by_window = by_window.reshape(len(uniques), n_windows)
+                return np.where(np.isfinite(scores), scores, np.nan), np.where(np.isfinite(by_window), by_window, np.nan)
 
             default = list(self.models if route == "regular" else self.intermittent_models)
             pool = [m for m in self._pool(route) if m in wide.columns]
             subsets = [list(c) for k in range(1, self.max_members + 1) for c in combinations(pool, k)]
-            baseline = per_series(default) if set(default) <= set(wide.columns) else np.full(len(uniques), np.nan)
-            scored = []
+            if set(default) <= set(wide.columns):
+                baseline, baseline_windows = per_series(default)
+            else:
+                baseline, baseline_windows = np.full(len(uniques), np.nan), np.full((len(uniques), n_windows), np.nan)
+            threshold = self.select_alpha / max(len(subsets) - 1, 1)
+            qualified = []
             for subset in subsets:
-                scores = per_series(subset)
+                scores, windows = per_series(subset)
                 gain = baseline - scores
                 gain = gain[np.isfinite(gain)]
                 p_value = np.nan
@@ -280,16 +298,22 @@ class Forecaster(BaseEstimator):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     mase = float(np.nanmean(scores))
-                rows.append({"route": route, "combination": "+".join(subset), "mase": mase, "p_value": p_value})
-                scored.append((mase, p_value, subset))
-            finite = [row for row in scored if np.isfinite(row[0])]
-            if not finite or len(uniques) < self.min_select_series:
-                continue
-            mase, p_value, subset = min(finite, key=lambda row: row[0])
-            if subset != default and np.isfinite(p_value) and p_value < self.select_alpha / max(len(subsets) - 1, 1):
-                chosen[route] = subset
+                    min_window_gain = float(np.nanmin(np.nanmean(baseline_windows - windows, axis=0)))
+                rows.append(
+                    {
+                        "route": route,
+                        "combination": "+".join(subset),
+                        "mase": mase,
+                        "p_value": p_value,
+                        "min_window_gain": min_window_gain,
+                    }
+                )
+                if subset != default and np.isfinite(mase) and p_value < threshold and min_window_gain > 0:
+                    qualified.append((mase, subset))
+            if qualified and len(uniques) >= self.min_select_series:
+                chosen[route] = min(qualified, key=lambda row: row[0])[1]
         self.combination_ = chosen
-        self.selection_ = pd.DataFrame(rows, columns=["route", "combination", "mase", "p_value"])
+        self.selection_ = pd.DataFrame(rows, columns=["route", "combination", "mase", "p_value", "min_window_gain"])
         self.routes_["model"] = [self._label(r) for r in self.routes_["route"]]
         return self
 
