@@ -31,9 +31,11 @@ exclude interpreter start, imports and model loading, for launchlab and the peer
   from disk), and, up to ``--in-memory-max`` mentions, with streaming switched off (``fit_cap``
   above the corpus) as the peer. The embeddings alone would need ``n x 384 x 4`` bytes.
 
-Last measured (2 cores, need model of 72f0df7, quiet machine):
-A  31,756 mentions: bare encode 103.7 s, cold stage 124.5 s (1.20x), warm 14.2 s (0.114x cold;
-   ~75% of it is the need model's k-means grid); peak RSS 939 / 1,375 / 612 MB.
+Last measured (2 cores, quiet machine; A with the need model that chooses k on a 3,000-row
+sample, B and C with the need model of 72f0df7):
+A  31,756 mentions: bare encode 95.3 s, cold stage 97.7 s (1.02x), warm 5.5 s (0.056x cold;
+   it was 14.2 s, 0.114x, when every candidate k was clustered on 10,000 rows); peak RSS
+   937 / 1,352 / 573 MB.
 B  launchlab 26.1 s, 6 needs, 0% outliers, NPMI 0.046, diversity 0.517; BERTopic 85.9 s,
    193 topics, 40.5% outliers, NPMI -0.092, diversity 0.489 (launchlab 0.30x wall).
 C  peak RSS streamed vs in memory: 100k mentions 741 vs 1,169 MB, 300k 842 vs 3,021 MB;
@@ -200,9 +202,9 @@ def task_c_stage(n: int, work: Path, cache_dir: Path, fit_cap: int | None = None
 
     reviews = distinct_reviews(n)
     rss_before = _peak_rss_mb()
-    kwargs = {} if fit_cap is None else {"fit_cap": fit_cap}
-    config = InsightConfig(level="mention", seed=0, cache_dir=work / f"c-cache-{n}" if cached else None)
-    result, timing = _timed(lambda: discover_needs(reviews, embedder=HashingEmbedder(384), config=config, **kwargs))
+    caps = {} if fit_cap is None else {"fit_cap": fit_cap}
+    config = InsightConfig(level="mention", seed=0, cache_dir=work / f"c-cache-{n}" if cached else None, **caps)
+    result, timing = _timed(lambda: discover_needs(reviews, embedder=HashingEmbedder(384), config=config))
     need = result.tables["mentions"]["need_id"].to_numpy()
     return {
         **timing, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": rss_before, "n_reviews": len(reviews),

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from launchlab.embeddings import HashingEmbedder
 from launchlab.errors import InputError
 from launchlab.insight import InsightConfig, NeedModel, SentimentHead, discover_needs
 from launchlab.insight.labels import class_tfidf_keywords, pick_quotes
-from launchlab.insight.needs import candidate_ks, default_min_need_size
+from launchlab.insight.needs import _cosine_silhouette, candidate_ks, default_min_need_size
 from launchlab.insight.sentiment import (
     default_sentiment_path,
     describe_default_head,
@@ -119,6 +119,30 @@ def test_restarts_keep_the_best_silhouette():
     assert all(three.k_scores_[k] >= one.k_scores_[k] for k in one.k_scores_)
     with pytest.raises(ValueError, match="n_init must be at least 1"):
         NeedModel(n_init=0).fit(X)
+
+
+def test_cosine_silhouette_from_cluster_sums_matches_sklearn():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 12)) + np.repeat(3 * rng.normal(size=(4, 12)), 100, axis=0)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = np.repeat([0, 1, 2, 7], 100)
+    labels[:3] = [9, 9, 11]  # a singleton scores 0, as in sklearn
+    assert _cosine_silhouette(X, labels) == pytest.approx(silhouette_score(X, labels, metric="cosine"), abs=1e-9)
+    noise = rng.integers(0, 5, 400)
+    assert _cosine_silhouette(X, noise) == pytest.approx(silhouette_score(X, noise, metric="cosine"), abs=1e-9)
+    assert _cosine_silhouette(X, np.zeros(400, dtype=int)) == -1.0
+
+
+def test_k_chosen_on_a_small_sample_gives_the_needs_of_a_full_fit():
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(5, 16))
+    X = np.vstack([c + 0.3 * rng.normal(size=(400, 16)) for c in centres])
+    truth = np.repeat(np.arange(5), 400)
+    small = NeedModel(min_needs=2, silhouette_sample=150, fit_sample=600, seed=1).fit(X)
+    full = NeedModel(min_needs=2, silhouette_sample=len(X), fit_sample=len(X), seed=1).fit(X)
+    assert small.n_needs_ == full.n_needs_ == 5
+    assert adjusted_rand_score(truth, small.labels_) > 0.99
+    assert np.array_equal(small.predict(X), small.labels_)
 
 
 def test_candidate_ks_and_min_size():

@@ -35,7 +35,12 @@ class InsightConfig(pydantic.BaseModel):
     n_keywords: int = pydantic.Field(10, ge=1, le=50, description="Keyphrases kept per need.")
     batch_size: int = pydantic.Field(64, ge=1, description="Texts per embedding batch.")
     silhouette_sample: int = pydantic.Field(
-        3000, ge=100, description="Reviews sampled (seeded) to score each candidate clustering."
+        3000,
+        ge=100,
+        description=(
+            "Units sampled (seeded) on which every candidate number of needs is clustered and scored by "
+            "silhouette; the chosen clustering is then refitted on a larger sample and settled on all units."
+        ),
     )
     neg_threshold: float = pydantic.Field(
         -0.2, ge=-1.0, le=0.0, description="A review is negative when its sentiment is below this."
@@ -62,6 +67,19 @@ class InsightConfig(pydantic.BaseModel):
     cv_folds: int = pydantic.Field(5, ge=2, le=20, description="Folds for the sentiment held-out accuracy.")
     default_sentiment_path: Path | None = pydantic.Field(
         None, description="Shipped sentiment model file; None uses models/sentiment/ of the project."
+    )
+    fit_cap: int = pydantic.Field(
+        50_000,
+        ge=1,
+        description=(
+            "Most opinion units (mentions or reviews) the need model and sentiment head are fitted on. A larger "
+            "corpus is streamed: the models are fitted on a seeded sample of whole reviews holding at most this "
+            "many units, then every unit is embedded, assigned and scored in batches of stream_rows, so memory "
+            "stays bounded."
+        ),
+    )
+    stream_rows: int = pydantic.Field(
+        20_000, ge=1, description="Units embedded, assigned and scored per batch when the corpus is streamed."
     )
     cache_dir: Path | None = pydantic.Field(
         None, description="Embedding cache directory keyed by text hash and model id; None disables it."

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -40,20 +40,24 @@ def _normalise(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float32)
     norms = np.linalg.norm(X, axis=1)
     valid = norms > 1e-8
-    out = np.zeros_like(X)
-    out[valid] = X[valid] / norms[valid, None]
+    out = X / np.where(valid, norms, 1.0)[:, None]
+    out[~valid] = 0.0
     return out, valid
 
 
 class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
     """Spherical k-means whose number of needs is chosen by silhouette, with small needs merged.
 
-    ``fit(X, texts=...)`` clusters L2-normalised embeddings, tries each ``k`` of a small grid
-    (:func:`candidate_ks`) on a seeded sample of at most ``fit_sample`` rows, each with
-    ``n_init`` seeded k-means restarts, and keeps the restart and ``k`` of best cosine silhouette
-    (the criterion that chooses the granularity also chooses among restarts); clusters below
-    ``min_need_size`` are dissolved into their nearest neighbour, and a few Lloyd steps on all
-    rows settle the final needs. With ``sentiment_direction`` (the weight vector of a sentiment
+    ``fit(X, texts=...)`` clusters L2-normalised embeddings. Each ``k`` of a small grid
+    (:func:`candidate_ks`) is tried on a seeded sample of at most ``silhouette_sample`` rows,
+    each with ``n_init`` seeded k-means restarts, and the restart and ``k`` of best cosine
+    silhouette on that sample are kept (the criterion that chooses the granularity also chooses
+    among restarts); the chosen centroids are refitted by k-means on a larger seeded sample of at
+    most ``fit_sample`` rows (holding the first), clusters below ``min_need_size`` are dissolved
+    into their nearest neighbour, and Lloyd steps on all rows settle the final needs. Trying every
+    candidate on the small sample is what keeps the fit cheap: the silhouette is computed from
+    cluster sums in ``O(n d k)``, and only the one chosen clustering is fitted on more rows.
+    With ``sentiment_direction`` (the weight vector of a sentiment
     head on the same embeddings) that direction is projected out of every embedding first, so
     needs group what customers talk about rather than how they feel about it; centroids,
     ``transform`` and ``predict`` all live in that projected space. Rows are processed in an
@@ -112,26 +116,30 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
             proj = Xn[idx] @ np.random.default_rng(0).normal(size=(Xn.shape[1], 2))
             idx = idx[np.lexsort((proj[:, 1], proj[:, 0]))]
             Xv = Xn[idx]
-            rng = np.random.default_rng(self.seed)
-            fit_rows = np.sort(rng.permutation(n)[: self.fit_sample]) if n > self.fit_sample else np.arange(n)
-            fit_min = max(2, int(round(min_size * len(fit_rows) / n)))
-            Xf = Xv[fit_rows]
-            sample = self._sample(len(fit_rows))
-            Xs = Xf[sample]
-            distances = np.clip(1.0 - Xs @ Xs.T, 0.0, 2.0)
-            np.fill_diagonal(distances, 0.0)
+            # Choose k and restart on a small sample (clustering it for every candidate is the
+            # bulk of the cost), refit the chosen centroids on the larger fit sample, then settle
+            # them with Lloyd steps on all rows.
+            perm = np.random.default_rng(self.seed).permutation(n)
+            fit_rows = np.sort(perm[: self.fit_sample])
+            select_rows = np.sort(perm[: min(self.silhouette_sample, self.fit_sample)])
+            Xs = Xv[select_rows]
+            select_min = max(2, int(round(min_size * len(select_rows) / n)))
             best: tuple[float, int, np.ndarray] | None = None
             for k in candidate_ks(n, min_size, self.min_needs, self.max_needs):
                 for restart in range(self.n_init):
-                    lab = self._cluster(Xf, k, fit_min, self.seed + restart)
-                    score = self._silhouette(distances, lab[sample])
+                    lab = self._cluster(Xs, k, select_min, self.seed + restart)
+                    score = _cosine_silhouette(Xs, lab)
                     self.k_scores_[k] = max(score, self.k_scores_.get(k, -np.inf))
                     if best is None or score > best[0] + 1e-9:
                         best = (score, k, lab)
             assert best is not None
             self.silhouette_ = best[0]
-            ids = np.unique(best[2])
-            centroids = np.stack([Xf[best[2] == c].mean(axis=0) for c in ids])
+            centroids = _cluster_means(Xs, best[2])
+            if len(fit_rows) > len(select_rows) and len(centroids) > 1:
+                Xf = Xv[fit_rows]
+                fit_min = max(2, int(round(min_size * len(fit_rows) / n)))
+                lab = self._cluster(Xf, len(centroids), fit_min, self.seed, init=centroids)
+                centroids = _cluster_means(Xf, lab)
             canonical = np.argmax(Xv @ centroids.T, axis=1)
             canonical, self.centroids_ = self._order_by_size(Xv, canonical, min_size)
             labels[idx] = canonical
@@ -198,20 +206,16 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         Xp, valid_p = _normalise(Xn - np.outer(Xn @ self.direction_, self.direction_))
         return Xp, valid & valid_p
 
-    def _sample(self, n: int) -> np.ndarray:
-        rng = np.random.default_rng(self.seed)
-        if n <= self.silhouette_sample:
-            return np.arange(n)
-        return np.sort(rng.choice(n, self.silhouette_sample, replace=False))
-
     @staticmethod
-    def _cluster(X: np.ndarray, k: int, min_size: int, seed: int) -> np.ndarray:
+    def _cluster(X: np.ndarray, k: int, min_size: int, seed: int, init: np.ndarray | None = None) -> np.ndarray:
+        """k-means labels of ``X`` (seeded k-means++ start, or ``init`` centroids), with clusters
+        below ``min_size`` dissolved, smallest first, into the nearest surviving centroid."""
         if k <= 1:
             return np.zeros(len(X), dtype=int)
-        km = KMeans(n_clusters=k, n_init=1, random_state=seed, max_iter=200).fit(X)
+        start = "k-means++" if init is None else np.asarray(init, dtype=X.dtype)
+        km = KMeans(n_clusters=k, init=start, n_init=1, random_state=seed, max_iter=200).fit(X)
         labels = km.labels_.astype(int)
         centroids = km.cluster_centers_
-        # Dissolve clusters smaller than the minimum need, smallest first, into the nearest survivor.
         while True:
             sizes = np.bincount(labels, minlength=len(centroids))
             small_ones = (sizes > 0) & (sizes < min_size)
@@ -227,14 +231,6 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         return labels
 
     @staticmethod
-    def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
-        """Cosine silhouette of a labelling of the sample, from its precomputed distance matrix."""
-        n_labels = len(np.unique(labels))
-        if n_labels < 2 or n_labels >= len(labels):
-            return -1.0
-        return float(silhouette_score(distances, labels, metric="precomputed"))
-
-    @staticmethod
     def _order_by_size(X: np.ndarray, labels: np.ndarray, min_size: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Refine with Lloyd steps on all rows, dissolve needs below ``min_size``, and renumber by
         size (ties by first member), so every row sits with its nearest unit centroid and
@@ -244,8 +240,9 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
             ids, sizes = np.unique(labels, return_counts=True)
             if len(ids) > 1 and sizes.min() < min_size:
                 ids = ids[sizes >= min_size] if (sizes >= min_size).any() else ids[[np.argmax(sizes)]]
-            centroids = np.stack([X[labels == c].mean(axis=0) for c in ids]).astype(np.float32)
-            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            kept = np.isin(labels, ids)
+            Xk, lk = (X, labels) if kept.all() else (X[kept], labels[kept])
+            centroids = _unit(_cluster_sums(Xk, np.searchsorted(ids, lk), len(ids)))
             new = ids[np.argmax(X @ centroids.T, axis=1)]
             if np.array_equal(new, labels):
                 break
@@ -258,8 +255,42 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         for new_id, old in enumerate(order):
             mapping[old] = new_id
         new_labels = mapping[labels]
-        centroids = np.zeros((len(order), X.shape[1]), dtype=np.float32)
-        for c in range(len(order)):
-            mean = X[new_labels == c].mean(axis=0)
-            centroids[c] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        return new_labels, centroids
+        return new_labels, _unit(_cluster_sums(X, new_labels, len(order)))
+
+
+def _cluster_sums(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Sum of the rows of each cluster ``0..k-1``, ``(k, d)``, in the precision of ``X``."""
+    n = len(labels)
+    onehot = sp.csr_matrix((np.ones(n, dtype=X.dtype), (labels, np.arange(n))), shape=(k, n))
+    return np.asarray(onehot @ X)
+
+
+def _unit(M: np.ndarray) -> np.ndarray:
+    return (M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def _cluster_means(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean row of each non-empty cluster, in order of cluster id."""
+    ids, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    return (_cluster_sums(X, inverse, len(ids)) / counts[:, None]).astype(X.dtype)
+
+
+def _cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cosine silhouette of unit rows ``X`` under ``labels``, exact and without the
+    ``n x n`` distance matrix: a row's summed cosine distance to a cluster of ``m`` rows with
+    sum ``S`` is ``m - x.S``, so every row's distance to every cluster costs ``O(n d k)``.
+    -1 when there are fewer than two clusters or every row is its own cluster."""
+    ids, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    n = len(X)
+    if len(ids) < 2 or len(ids) >= n:
+        return -1.0
+    X = X.astype(np.float64)
+    totals = np.maximum(counts[None, :] - X @ _cluster_sums(X, inverse, len(ids)).T, 0.0)
+    rows = np.arange(n)
+    own = counts[inverse]
+    a = totals[rows, inverse] / np.maximum(own - 1, 1)
+    means = totals / counts[None, :]
+    means[rows, inverse] = np.inf
+    b = means.min(axis=1)
+    s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
+    return float(s.mean())

@@ -30,11 +30,6 @@ PASSTHROUGH = (RATING, DATE, PRODUCT, CATEGORY)
 # all-MiniLM-L6-v2 reads 256 word pieces, roughly 1,000 characters of English.
 LONG_TEXT_CHARS = 1000
 BASE_COLUMNS = ["need_id", "label", "keywords", "n_reviews", "share", "sentiment_mean", "neg_share", "quotes", "centroid"]
-# Above this many opinion units the models are fitted on a seeded sample of whole reviews holding
-# at most this many, and every unit is then embedded, assigned and scored batch by batch: memory
-# stays bounded (a million mentions at 384 float32 dims would be 1.5 GB of embeddings alone).
-FIT_CAP = 50_000
-STREAM_ROWS = 20_000
 
 
 def discover_needs(
@@ -44,8 +39,6 @@ def discover_needs(
     config: InsightConfig | None = None,
     embeddings: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
-    fit_cap: int = FIT_CAP,
-    stream_rows: int = STREAM_ROWS,
 ) -> StageResult:
     """Find the needs customers talk about, with labels, quotes, sentiment and unmet-need scores.
 
@@ -57,12 +50,13 @@ def discover_needs(
     ``config.cache_dir`` keeps embeddings on disk by text hash and model id. Rows that cannot be
     used (empty text, duplicate id, rating outside 1-5) go to ``quarantine`` with the reason.
 
-    Corpora of more than ``fit_cap`` units (mentions or reviews) are streamed: the need model and
-    sentiment head are fitted on a seeded sample of whole reviews holding at most ``fit_cap``
-    units (so keywords, silhouette, quotes and sentiment accuracy come from the sample), then all
-    units are embedded, assigned (``NeedModel.predict``) and scored ``stream_rows`` at a time, so
-    no more than the sample and one batch of embeddings is ever in memory. Up to ``fit_cap``
-    units everything is fitted on all of them.
+    Corpora of more than ``config.fit_cap`` units (mentions or reviews) are streamed: the need
+    model and sentiment head are fitted on a seeded sample of whole reviews holding at most
+    ``fit_cap`` units (so keywords, silhouette, quotes and sentiment accuracy come from the
+    sample), then all units are embedded, assigned (``NeedModel.predict``) and scored
+    ``config.stream_rows`` at a time, so no more than the sample and one batch of embeddings is
+    ever in memory (a million mentions at 384 float32 dims would be 1.5 GB of embeddings alone).
+    Up to ``fit_cap`` units everything is fitted on all of them.
 
     Returns tables ``needs`` (one row per need, largest first, with share of voice, negativity,
     growth and unmet/delight scores), ``reviews`` (one row per used review: dominant need and
@@ -97,8 +91,8 @@ def discover_needs(
     unit_texts = mentions[TEXT].tolist()
     n_units = len(unit_texts)
     n_long = int(sum(len(t) > LONG_TEXT_CHARS for t in unit_texts))
-    streamed = n_units > fit_cap
-    fit_rows = _fit_sample(owner, fit_cap, config.seed) if streamed else np.arange(n_units)
+    streamed = n_units > config.fit_cap
+    fit_rows = _fit_sample(owner, config.fit_cap, config.seed) if streamed else np.arange(n_units)
     embed = _UnitEmbedder(encoder, unit_texts, config.batch_size, progress)
     X_fit = (given[fit_rows] if streamed else given) if given is not None else embed(fit_rows)
     fit_texts = [unit_texts[i] for i in fit_rows] if streamed else unit_texts
@@ -133,8 +127,8 @@ def discover_needs(
         unit_sentiment = np.empty(n_units, dtype=np.float64)
         in_fit = np.full(n_units, -1, dtype=np.int64)
         in_fit[fit_rows] = np.arange(len(fit_rows))
-        for start in range(0, n_units, stream_rows):
-            rows = np.arange(start, min(start + stream_rows, n_units))
+        for start in range(0, n_units, config.stream_rows):
+            rows = np.arange(start, min(start + config.stream_rows, n_units))
             if given is not None:
                 X_batch = given[rows]
             else:
