@@ -31,13 +31,13 @@ exclude interpreter start, imports and model loading, for launchlab and the peer
   from disk), and, up to ``--in-memory-max`` mentions, with streaming switched off (``fit_cap``
   above the corpus) as the peer. The embeddings alone would need ``n x 384 x 4`` bytes.
 
-Last measured (2 cores, quiet machine; A with the need model that chooses k on a 3,000-row
-sample, B and C with the need model of 72f0df7):
+Last measured (2 cores, quiet machine; A and B with the need model that chooses k on a
+3,000-row sample, C with the need model of 72f0df7):
 A  31,756 mentions: bare encode 95.3 s, cold stage 97.7 s (1.02x), warm 5.5 s (0.056x cold;
    it was 14.2 s, 0.114x, when every candidate k was clustered on 10,000 rows); peak RSS
    937 / 1,352 / 573 MB.
-B  launchlab 26.1 s, 6 needs, 0% outliers, NPMI 0.046, diversity 0.517; BERTopic 85.9 s,
-   193 topics, 40.5% outliers, NPMI -0.092, diversity 0.489 (launchlab 0.30x wall).
+B  launchlab 6.1 s, 7 needs, 0% outliers, NPMI 0.047, diversity 0.529; BERTopic 41.3 s,
+   194 topics, 43.2% outliers, NPMI -0.095, diversity 0.488 (launchlab 0.15x wall; session 3).
 C  peak RSS streamed vs in memory: 100k mentions 741 vs 1,169 MB, 300k 842 vs 3,021 MB;
    1M streamed 1,212 MB (warm cache 1,236 MB), where the embeddings alone are 1,465 MB.
 """

@@ -84,6 +84,9 @@ def test_insight_then_concepts_with_hashing_embedder(cli, clothing_reviews, repo
     reviews = pd.read_parquet(tmp_path / "i" / "reviews.parquet")
     assert len(needs) >= 2 and len(reviews) == 300
     assert reviews["sentiment"].between(-1, 1).all()
+    # Mention level by default: several mentions per review, each linked to its review.
+    mentions = pd.read_parquet(tmp_path / "i" / "mentions.parquet")
+    assert len(mentions) > len(reviews) and set(mentions["review_id"]) <= set(reviews["review_id"])
     code, out, err = cli(
         "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path / "i", "--out", tmp_path / "c", "--model", "hashing-256"
     )
@@ -91,6 +94,19 @@ def test_insight_then_concepts_with_hashing_embedder(cli, clothing_reviews, repo
     scores = pd.read_parquet(tmp_path / "c" / "scores.parquet")
     assert scores["rank"].tolist() == sorted(scores["rank"].tolist()) or set(scores["rank"]) == set(range(1, len(scores) + 1))
     assert scores["score"].between(0, 100).all()
+
+
+def test_insight_review_level_keeps_one_mention_per_review(cli, clothing_reviews, tmp_path):
+    path = tmp_path / "reviews.parquet"
+    clothing_reviews.head(120).to_parquet(path)
+    out_dir = tmp_path / "r"
+    code, _, err = cli("insight", path, "--out", out_dir, "--model", "hashing-64", "--level", "review", "--cache-dir", tmp_path / "c")
+    assert code == 0, err
+    mentions = pd.read_parquet(out_dir / "mentions.parquet")
+    assert len(mentions) == 120 and mentions["review_id"].is_unique  # a review is its one mention
+    assert any((tmp_path / "c").iterdir())  # the embedding cache went where it was told
+    code, _, err = cli("insight", path, "--out", out_dir, "--level", "sentence")
+    assert code == 2 and "sentence" in err
 
 
 def test_concepts_without_insight_folder_is_clear(cli, repo, tmp_path):

@@ -6,6 +6,7 @@ Bad input ends with one line on stderr and exit code 2; a bug ends with a traceb
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
@@ -34,6 +35,15 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
 err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
 
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")]
+
+
+class Level(str, Enum):
+    """Unit of need discovery."""
+
+    mention = "mention"
+    review = "review"
+
+
 Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]
 
 
@@ -171,10 +181,15 @@ def insight(
     sample: Annotated[Optional[int], typer.Option(help="Use a seeded random sample of this many reviews.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
     model: Model = "all-MiniLM-L6-v2",
+    level: Annotated[
+        Level,
+        typer.Option(help="mention: split reviews into sentences/clauses (a review can voice several needs); review: whole reviews."),
+    ] = Level.mention,
+    cache_dir: Annotated[Path, typer.Option(help="Embedding cache folder: re-runs embed only new text.")] = Path(".cache/embeddings"),
 ) -> None:
     """Discover customer needs, their sentiment and quotes from reviews.
 
-    Writes OUT/needs.parquet and OUT/reviews.parquet.
+    Writes OUT/needs.parquet, OUT/reviews.parquet and OUT/mentions.parquet (one row per review at review level).
 
     Example: launchlab insight ../shared/data/reviews/womens_clothing_reviews.parquet --out out/insight --sample 2000
     """
@@ -190,7 +205,8 @@ def insight(
         sample=sample,
     )
     with console_progress("embedding reviews") as progress:
-        result = stages.run_insight(source, config=InsightConfig(seed=seed), out_dir=out_dir, embedding_model=model, progress=progress)
+        config = InsightConfig(seed=seed, level=level.value, cache_dir=cache_dir)
+        result = stages.run_insight(source, config=config, out_dir=out_dir, embedding_model=model, progress=progress)
     _print_warnings(result.result.warnings)
     info = result.inputs["reviews"]
     err.print(_counts_line(str(reviews), info, out_dir), highlight=False)
