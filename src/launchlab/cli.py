@@ -217,7 +217,7 @@ def insight(
     for _, row in needs.head(15).iterrows():
         table.add_row(str(row["need_id"]), str(row["label"]), f"{row['share']:.1%}", f"{row['sentiment_mean']:+.2f}")
     out.print(table)
-    out.print(f"Wrote {out_dir / 'needs.parquet'} and {out_dir / 'reviews.parquet'}")
+    out.print(f"Wrote {out_dir / 'needs.parquet'}, {out_dir / 'reviews.parquet'} and {out_dir / 'mentions.parquet'}")
 
 
 @app.command()
