@@ -152,6 +152,12 @@ def load_series_inputs(series: list[SeriesInput]) -> tuple[pd.DataFrame, dict[st
     return pd.concat(frames, ignore_index=True), loads
 
 
+def _series_table(group: pd.DataFrame) -> pd.DataFrame:
+    from launchlab.trends.series import SERIES_COLUMNS
+
+    return group[[c for c in SERIES_COLUMNS if c in group.columns]].reset_index(drop=True)
+
+
 def run_trends(
     series: list[SeriesInput],
     *,
@@ -194,14 +200,16 @@ def run_trends(
     forecast = forecast or forecast_trends
     parts = [forecast(g[[S.UNIQUE_ID, S.DS, S.Y]], config=config, progress=progress) for g in groups]
     result = parts[-1]
-    result.tables["series"] = groups[-1][[S.UNIQUE_ID, S.DS, S.Y]]
+    # The series tables keep share of voice and mean sentiment of need/category series (NaN for
+    # external series): the forecasts use y only, the report and users read the rest.
+    result.tables["series"] = _series_table(groups[-1])
     for part, group in zip(parts[:-1], groups[:-1]):
         for name, table in part.tables.items():
             if name == "trends":
                 result.tables[name] = pd.concat([table, result.tables[name]], ignore_index=True)
             else:
                 result.tables[f"need_{name}"] = table
-        result.tables["need_series"] = group[[S.UNIQUE_ID, S.DS, S.Y]]
+        result.tables["need_series"] = _series_table(group)
         result.metrics.update({f"needs_{k}": v for k, v in part.metrics.items()})
         result.warnings.extend(part.warnings)
         result.models.setdefault("launchlab-forecaster", part.models.get("launchlab-forecaster"))
