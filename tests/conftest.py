@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,15 @@ for key in [k for k in os.environ if k.startswith("LAUNCHLAB_")]:
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_prefect_at_exit():
+    """Prefect stops its temporary API server at interpreter exit and logs it (INFO) to a console
+    whose stream pytest has closed by then, which prints a "Logging error" traceback after the
+    summary; nothing after the session needs Prefect's INFO lines."""
+    yield
+    logging.getLogger("prefect").setLevel(logging.WARNING)
 
 
 @pytest.fixture
