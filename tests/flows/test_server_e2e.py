@@ -27,6 +27,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _retrying(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
+    """Send like Prefect's own client does: a 503 means SQLite was busy (the server rolled the
+    request back and asks for a retry), so back off and send again for up to a minute."""
+    delay, deadline = 0.5, time.monotonic() + 60
+    while True:
+        response = client.request(method, url, **kwargs)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(delay)
+        delay = min(delay * 2, 8)
+
+
 def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,7 +83,7 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(repo, tmp_path, monkeypa
         http = httpx.Client(base_url=api, timeout=30)
 
         def deployments():
-            response = http.post("/deployments/filter", json={})
+            response = _retrying(http, "POST", "/deployments/filter", json={})
             found = {d["name"]: d for d in response.json()} if response.status_code == 200 else {}
             return found if {"weekly-launch-cycle", "daily-incubation-readout"} <= set(found) else None
 
@@ -87,12 +99,13 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(repo, tmp_path, monkeypa
         custom["name"] = "e2e-custom"
         custom["trends"] = {**custom["trends"], "horizon": 3}
         custom["reviews"] = {**custom["reviews"], "sample": 90}
-        response = http.post(f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": {"config": custom}})
+        response = _retrying(http, "POST", f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": {"config": custom}})
         assert response.status_code in (200, 201), response.text
         flow_run_id = response.json()["id"]
 
         def finished():
-            state = http.get(f"/flow_runs/{flow_run_id}").json()["state"]
+            response = _retrying(http, "GET", f"/flow_runs/{flow_run_id}")
+            state = response.json()["state"] if response.status_code == 200 else {"type": None}
             return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
         state = _wait(finished, 400, "the triggered flow run", interval=2)
