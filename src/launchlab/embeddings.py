@@ -115,6 +115,10 @@ class SentenceTransformerEmbedder:
             self._st = SentenceTransformer(str(resolve_model_path(self.model)), device=self.device)
         return self._st
 
+    def with_layers(self, layers: Sequence[int]) -> LayerFeatureEmbedder:
+        """This model, also returning mean-pooled hidden states of ``layers`` (same forward pass)."""
+        return LayerFeatureEmbedder(self, layers)
+
     @property
     def max_seq_length(self) -> int:
         return int(self._load().max_seq_length)
@@ -140,4 +144,61 @@ class SentenceTransformerEmbedder:
             )
             if progress:
                 progress(min(start + batch_size, len(texts)), len(texts))
+        return out
+
+
+class LayerFeatureEmbedder:
+    """The sentence embedding plus mean-pooled hidden states of chosen layers, from one forward pass.
+
+    ``encode`` returns ``(n, dim * (1 + len(layers)))`` float32: columns ``[0, dim)`` are exactly the
+    wrapped model's normalised sentence embedding, then one block of ``dim`` per layer in
+    ``layers`` (indices into the model's hidden states: 0 is the token embeddings, 6 the last
+    layer of all-MiniLM-L6-v2): the mean of that layer's token states over the attention mask,
+    not normalised. Intermediate layers keep word-level polarity cues that the last layer, tuned
+    for topical similarity, washes out, so the shipped sentiment head reads them (see
+    ``models/sentiment/README.md``); the need model keeps reading the sentence embedding.
+    """
+
+    def __init__(self, base: SentenceTransformerEmbedder, layers: Sequence[int]) -> None:
+        self.base = base
+        self.layers = tuple(int(layer) for layer in layers)
+        if not self.layers:
+            raise ValueError("layers must name at least one hidden layer")
+        self.sentence_dim = base.dim
+        self.dim = base.dim * (1 + len(self.layers))
+        self.model_id = f"{base.model_id}+layers-{'-'.join(map(str, self.layers))}"
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
+        import torch
+
+        st = self.base._load()
+        texts = [str(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        config = st[0].model.config
+        previous = config.output_hidden_states
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        config.output_hidden_states = True
+        try:
+            for start in range(0, len(texts), batch_size):
+                idx = order[start : start + batch_size]
+                features = st.preprocess([texts[i] for i in idx])
+                features = {k: (v.to(st.device) if hasattr(v, "to") else v) for k, v in features.items()}
+                with torch.inference_mode():
+                    result = st.forward(features)
+                hidden = result["all_layer_embeddings"]
+                if max(self.layers) >= len(hidden):
+                    raise ValueError(f"the model has {len(hidden) - 1} layers; cannot read layer {max(self.layers)}")
+                mask = result["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+                count = mask.sum(dim=1).clamp(min=1.0)
+                blocks = [result["sentence_embedding"]]
+                blocks += [(hidden[layer] * mask).sum(dim=1) / count for layer in self.layers]
+                out[idx] = torch.cat(blocks, dim=1).float().cpu().numpy()
+                if progress:
+                    progress(min(start + batch_size, len(texts)), len(texts))
+        finally:
+            config.output_hidden_states = previous
         return out

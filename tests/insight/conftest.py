@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from launchlab.embeddings import HashingEmbedder
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CLOTHING = SHARED / "reviews" / "womens_clothing_reviews.parquet"
 
@@ -85,3 +87,32 @@ def make_clothing():
 @pytest.fixture(scope="session")
 def clothing() -> pd.DataFrame:
     return clothing_sample(400)
+
+
+class LayeredHashing(HashingEmbedder):
+    """A hashing embedder that, like the real model, can expose "hidden layers" (``with_layers``):
+    layer ``l`` of a text is the hashing embedding of the text with a marker word for ``l``, so
+    every block is deterministic, different from the others and still carries the polarity words."""
+
+    def with_layers(self, layers):
+        return _HashingLayers(self, layers)
+
+
+class _HashingLayers:
+    def __init__(self, base: HashingEmbedder, layers) -> None:
+        self.base = base
+        self.layers = tuple(layers)
+        self.dim = base.dim * (1 + len(self.layers))
+        self.model_id = f"{base.model_id}+layers-{'-'.join(map(str, self.layers))}"
+        self.calls = 0
+
+    def encode(self, texts, *, batch_size: int = 64, progress=None):
+        self.calls += 1
+        blocks = [self.base.encode(texts, batch_size=batch_size, progress=progress)]
+        blocks += [2.0 * self.base.encode([f"layermarker{layer} {t}" for t in texts]) for layer in self.layers]
+        return np.hstack(blocks).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def layered_hashing():
+    return LayeredHashing

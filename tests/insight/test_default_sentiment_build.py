@@ -12,6 +12,8 @@ from sklearn.base import clone
 
 from launchlab.embeddings import HashingEmbedder
 from launchlab.insight.default_sentiment import (
+    GRID_LAYER_C,
+    GRID_LAYERS,
     balanced_weights,
     build,
     clothing_split,
@@ -20,7 +22,15 @@ from launchlab.insight.default_sentiment import (
     semeval14_sources,
 )
 from launchlab.insight.evaluate import balanced_polarity_accuracy
-from launchlab.insight.sentiment import SentimentHead, describe_default_head, load_default_head
+from launchlab.insight.sentiment import (
+    LayerHead,
+    SentimentHead,
+    describe_default_head,
+    fit_standardised,
+    load_default_head,
+    load_default_layer_head,
+    save_default_head,
+)
 
 GOOD = ["great", "lovely", "excellent", "delicious", "perfect", "superb"]
 BAD = ["awful", "terrible", "broken", "rude", "bland", "horrible"]
@@ -142,20 +152,81 @@ def test_build_writes_a_reproducible_head_with_its_provenance(corpus, tmp_path):
     meta = describe_default_head(out)
     assert meta["embedder_model_id"] == "hashing-64" and meta["dim"] == 64 and "coef" not in meta
     names = [s["name"] for s in meta["info"]["sources"]]
-    assert names == ["semeval14_restaurants", "semeval14_laptops", "clothing_reviews"]
+    assert names == ["semeval14_restaurants", "semeval14_laptops", "semeval15_restaurants", "semeval15_laptops", "clothing_reviews"]
     assert meta["info"]["semeval14_removed_as_semeval15_duplicates"] == {"restaurants": 1, "laptops": 1}
     assert meta["info"]["n_train"] == sum(s["n"] for s in meta["info"]["sources"]) == info["n_train"]
     assert meta["info"]["C"] in (1.0, 3.0) and meta["info"]["clothing_weight"] in (0.1, 0.3)
     assert len(meta["info"]["selection_cv_accuracy"]) == 4
-    held_out = meta["info"]["held_out"]
-    assert held_out["semeval15_restaurants"]["n"] == 21 and held_out["semeval15_laptops"]["n"] == 21
+    # No hidden layers to read: only the sentence head is built.
+    assert "layer_head" not in meta and set(meta["info"]["in_domain_cv"]) == {"sentence"}
+    in_domain, cross_year = meta["info"]["in_domain_cv"]["sentence"], meta["info"]["cross_year"]["sentence"]
+    assert in_domain["semeval15_restaurants"]["n"] == 21 and cross_year["semeval15_laptops"]["n"] == 21
     # The word-coded toy sentences are easy: a working build separates them.
-    assert held_out["semeval15_restaurants"]["accuracy"] > 0.8 and held_out["clothing_reviews"]["accuracy"] > 0.8
-    assert set(meta["info"]["in_domain_cv"]) == {"semeval15_restaurants", "semeval15_laptops"}
+    assert in_domain["semeval15_restaurants"]["accuracy"] > 0.8 and cross_year["semeval15_laptops"]["accuracy"] > 0.8
+    assert meta["info"]["held_out"]["clothing_reviews"]["sentence"]["accuracy"] > 0.8
+    assert load_default_layer_head(out, model_id="hashing-64", dim=64) is None
     head = load_default_head(out, model_id="hashing-64", dim=64)
     pol = head.polarity(emb.encode(["It was great and lovely.", "It was awful and broken."]))
     assert -1 <= pol[1] < 0 < pol[0] <= 1
     again = tmp_path / "again.json"
     build(absa, clothing, again, seed=1, clothing_held_out=60, embedder=emb)
     assert again.read_bytes() == out.read_bytes()
-    assert json.loads(out.read_text())["format_version"] == 1
+    assert json.loads(out.read_text())["format_version"] == 2
+
+
+def test_build_with_hidden_layers_adds_a_layer_head_chosen_on_semeval14(corpus, tmp_path, layered_hashing):
+    absa, clothing = corpus
+    emb = layered_hashing(64)
+    out = tmp_path / "layers.json"
+    build(absa, clothing, out, seed=1, clothing_held_out=60, embedder=emb)
+    meta = describe_default_head(out)
+    info = meta["info"]
+    assert tuple(info["layers"]) in GRID_LAYERS and info["layer_C"] in GRID_LAYER_C
+    assert len(info["layer_selection_cv_accuracy"]) == len(GRID_LAYERS) * len(GRID_LAYER_C)
+    # The recorded choice is the grid's best (first of ties) on SemEval-2014.
+    best = max(info["layer_selection_cv_accuracy"].values())
+    chosen = f"layers={'-'.join(map(str, info['layers']))},C={info['layer_C']:g}"
+    assert info["layer_selection_cv_accuracy"][chosen] == best
+    assert set(info["in_domain_cv"]) == set(info["cross_year"]) == {"sentence", "layers"}
+    assert meta["layer_head"]["layers"] == info["layers"] and "coef" not in meta["layer_head"]
+
+    layer = load_default_layer_head(out, model_id=emb.model_id, dim=64)
+    assert layer is not None and layer.layers == tuple(info["layers"])
+    assert layer.head.coef_.shape == (1, 64 * (1 + len(layer.layers))) and not layer.head.coef_[0, :64].any()
+    features = emb.with_layers(layer.layers).encode(["It was great and lovely.", "It was awful and broken."])
+    pol = layer.head.polarity(features)
+    assert -1 <= pol[1] < pol[0] <= 1
+    assert all(v["accuracy"] > 0.8 for v in info["in_domain_cv"]["layers"].values())
+    # The sentence head is still there, for the need model's direction and sentence-only input.
+    assert load_default_head(out, model_id=emb.model_id, dim=64).coef_.shape == (1, 64)
+    assert load_default_layer_head(out, model_id=emb.model_id, dim=32) is None
+    again = tmp_path / "again.json"
+    build(absa, clothing, again, seed=1, clothing_held_out=60, embedder=emb)
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_fit_standardised_folds_the_scaling_into_the_coefficients():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 5)) * np.array([100.0, 0.01, 1.0, 5.0, 0.5]) + np.array([7.0, -3.0, 0.0, 50.0, 1.0])
+    y = ((X[:, 0] - 7.0) / 100 + (X[:, 1] + 3.0) / 0.01 + rng.normal(size=400) > 0).astype(int)
+    head = fit_standardised(X, y, C=0.05)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000)).fit(X, y)
+    assert np.allclose(head.predict_proba(X)[:, 1], reference.predict_proba(X)[:, 1], atol=1e-4)
+    # Without standardising, C = 0.05 would all but ignore the tiny-scale feature that matters.
+    raw = SentimentHead(C=0.05).fit(X, y)
+    assert np.mean(head.predict(X) == y) > np.mean(raw.predict(X) == y) + 0.05
+
+
+def test_a_layer_head_must_not_weigh_the_sentence_embedding(tmp_path):
+    sentence = SentimentHead.from_coefficients(np.ones(4), 0.0)
+    bad = LayerHead((2,), SentimentHead.from_coefficients(np.ones(8), 0.0))
+    with pytest.raises(ValueError, match="no weight"):
+        save_default_head(sentence, tmp_path / "x.json", model_id="m", info={}, layer_head=bad)
+    good = LayerHead((2,), SentimentHead.from_coefficients(np.r_[np.zeros(4), np.arange(4.0)], 0.5))
+    save_default_head(sentence, tmp_path / "x.json", model_id="m", info={}, layer_head=good)
+    loaded = load_default_layer_head(tmp_path / "x.json", model_id="m", dim=4)
+    assert np.array_equal(loaded.head.coef_, good.head.coef_) and loaded.head.intercept_[0] == 0.5

@@ -37,3 +37,23 @@ def test_real_model_needs_and_both_sentiment_sources(real_embedder, make_clothin
     assert sent[neg].mean() < -0.2 and sent[pos].mean() > 0.2
     accuracy = ((sent[neg | pos] > 0) == pos[neg | pos]).mean()
     assert accuracy > 0.8
+
+
+@pytest.mark.slow
+def test_real_model_mentions_without_stars_are_scored_by_the_layer_head(real_embedder, make_clothing, tmp_path):
+    reviews = make_clothing(150, seed=2)
+    config = InsightConfig(level="mention", min_need_size=8, cache_dir=tmp_path / "cache")
+    res = discover_needs(reviews.drop(columns=["rating"]), embedder=real_embedder, config=config)
+    assert res.params["sentiment_source"] == "default" and res.params["sentiment_features"] == "layers-2-4-6"
+    assert res.models["launchlab-sentiment"].coef_.shape == (1, 384 * 4)
+    assert res.models["launchlab-needs"].centroids_.shape[1] == 384
+    sent = res.tables["reviews"]["sentiment"].to_numpy()
+    neg, pos = (reviews["rating"] <= 2).to_numpy(), (reviews["rating"] >= 4).to_numpy()
+    assert ((sent[neg | pos] > 0) == pos[neg | pos]).mean() > 0.8
+    mentions = res.tables["mentions"]
+    assert mentions.loc[mentions["text"].str.contains("love", case=False), "sentiment"].mean() > 0.3
+    # The cached features are the layered ones, and a warm run reads them all back.
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["all-MiniLM-L6-v2_layers-2-4-6-1536"]
+    warm = discover_needs(reviews.drop(columns=["rating"]), embedder=real_embedder, config=config)
+    assert warm.metrics["embedding_cache_hits"] == warm.metrics["n_mentions"]
+    assert warm.tables["mentions"]["sentiment"].equals(mentions["sentiment"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 DEFAULT_SENTIMENT_FILE = "default_sentiment.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class SentimentHead(ClassifierMixin, BaseEstimator):
@@ -174,34 +175,103 @@ def default_sentiment_path() -> Path:
     return Path(__file__).resolve().parents[3] / "models" / "sentiment" / DEFAULT_SENTIMENT_FILE
 
 
-def save_default_head(head: SentimentHead, path: Path, *, model_id: str, info: dict[str, Any]) -> None:
-    """Write a head as plain JSON (no pickle): coefficients, intercept, embedder id and provenance."""
-    doc = {
+@dataclass(frozen=True)
+class LayerHead:
+    """The shipped head on intermediate-layer features: ``head`` reads the output of
+    :class:`~launchlab.embeddings.LayerFeatureEmbedder` with these ``layers`` (the sentence
+    embedding, which it gives no weight, then one mean-pooled block per layer)."""
+
+    layers: tuple[int, ...]
+    head: SentimentHead
+
+    @property
+    def features(self) -> str:
+        return "layers-" + "-".join(map(str, self.layers))
+
+
+def fit_standardised(
+    X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, *, C: float, seed: int = 42
+) -> SentimentHead:
+    """A :class:`SentimentHead` fitted on standardised features (weighted mean and standard
+    deviation), with the standardisation folded into its coefficients so it reads raw features."""
+    X = np.asarray(X, dtype=np.float64)
+    w = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    mean = np.average(X, axis=0, weights=w)
+    scale = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=w))
+    scale[scale < 1e-12] = 1.0
+    head = SentimentHead(C=C, seed=seed).fit((X - mean) / scale, y, sample_weight=w)
+    coef = head.coef_[0] / scale
+    return SentimentHead.from_coefficients(coef, float(head.intercept_[0] - coef @ mean), C=C, seed=seed)
+
+
+def save_default_head(
+    head: SentimentHead,
+    path: Path,
+    *,
+    model_id: str,
+    info: dict[str, Any],
+    layer_head: LayerHead | None = None,
+) -> None:
+    """Write the shipped model as plain JSON (no pickle): the sentence-embedding head's coefficients
+    and intercept, optionally the layer-feature head's, the embedder id and provenance."""
+    doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "kind": "launchlab-sentiment-logistic-head",
         "embedder_model_id": model_id,
         "dim": int(head.coef_.shape[1]),
         "intercept": float(head.intercept_[0]),
         "coef": [float(round(c, 8)) for c in head.coef_[0]],
-        "info": info,
     }
+    if layer_head is not None:
+        dim = doc["dim"]
+        coef = layer_head.head.coef_[0]
+        if len(coef) != dim * (1 + len(layer_head.layers)) or np.any(coef[:dim] != 0):
+            raise ValueError("the layer head must read [sentence embedding | layer means] with no weight on the first")
+        doc["layer_head"] = {
+            "layers": list(layer_head.layers),
+            "reads": "mean-pooled hidden states of these layers, one block of dim each, after the sentence embedding",
+            "intercept": float(layer_head.head.intercept_[0]),
+            "coef": [float(f"{c:.8g}") for c in coef[dim:]],
+        }
+    doc["info"] = info
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
-def load_default_head(path: Path | None, *, model_id: str, dim: int) -> SentimentHead | None:
-    """The shipped head when it exists and was trained with the same embedder, else ``None``."""
+def _read_matching(path: Path | None, model_id: str, dim: int) -> dict[str, Any] | None:
     path = Path(path) if path is not None else default_sentiment_path()
     if not path.is_file():
         return None
     doc = json.loads(path.read_text())
     if doc.get("embedder_model_id", "").lower() != model_id.lower() or int(doc.get("dim", -1)) != dim:
         return None
-    return SentimentHead.from_coefficients(np.asarray(doc["coef"]), doc["intercept"])
+    return doc
+
+
+def load_default_head(path: Path | None, *, model_id: str, dim: int) -> SentimentHead | None:
+    """The shipped sentence-embedding head when it exists and was trained with the same embedder,
+    else ``None``. It reads the plain sentence embedding, and its weights are the sentiment
+    direction the need model projects out."""
+    doc = _read_matching(path, model_id, dim)
+    return None if doc is None else SentimentHead.from_coefficients(np.asarray(doc["coef"]), doc["intercept"])
+
+
+def load_default_layer_head(path: Path | None, *, model_id: str, dim: int) -> LayerHead | None:
+    """The shipped layer-feature head (the more accurate one) when the file has one for this
+    embedder, else ``None``; its ``head`` reads ``[sentence embedding | layer means]``."""
+    doc = _read_matching(path, model_id, dim)
+    if doc is None or "layer_head" not in doc:
+        return None
+    part = doc["layer_head"]
+    coef = np.concatenate([np.zeros(dim), np.asarray(part["coef"], dtype=np.float64)])
+    return LayerHead(tuple(int(x) for x in part["layers"]), SentimentHead.from_coefficients(coef, part["intercept"]))
 
 
 def describe_default_head(path: Path | None = None) -> dict[str, Any]:
     """The shipped model's metadata (embedder id, training data, accuracy), without coefficients."""
     path = Path(path) if path is not None else default_sentiment_path()
     doc = json.loads(path.read_text())
-    return {k: v for k, v in doc.items() if k != "coef"}
+    out = {k: v for k, v in doc.items() if k != "coef"}
+    if "layer_head" in out:
+        out["layer_head"] = {k: v for k, v in out["layer_head"].items() if k != "coef"}
+    return out

@@ -16,9 +16,11 @@ from launchlab.insight.labels import pick_quotes
 from launchlab.insight.mentions import split_mentions
 from launchlab.insight.needs import UNASSIGNED, NeedModel
 from launchlab.insight.sentiment import (
+    LayerHead,
     SentimentHead,
     lexicon_polarity,
     load_default_head,
+    load_default_layer_head,
     star_labels,
 )
 from launchlab.insight.quality import npmi_coherence, topic_diversity
@@ -74,7 +76,6 @@ def discover_needs(
     frame, quarantine, keep = _usable_rows(reviews)
     warnings_pre: list[str] = []
     review_texts = frame[TEXT].tolist()
-    encoder = CachedEmbedder(embedder, config.cache_dir) if config.cache_dir is not None else embedder
 
     if config.level == "mention":
         mentions = split_mentions(frame[REVIEW_ID].tolist(), review_texts)
@@ -93,27 +94,38 @@ def discover_needs(
     n_long = int(sum(len(t) > LONG_TEXT_CHARS for t in unit_texts))
     streamed = n_units > config.fit_cap
     fit_rows = _fit_sample(owner, config.fit_cap, config.seed) if streamed else np.arange(n_units)
-    embed = _UnitEmbedder(encoder, unit_texts, config.batch_size, progress)
+    fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
+    fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
+    # When the shipped head will score sentiment and the embedder can expose its hidden layers,
+    # the same forward pass also yields the layer features that head reads: each unit is scored
+    # as it is embedded, and only the sentence embedding is kept for the needs.
+    layer_head = _layer_head(fit_frame, embedder, config) if given is None else None
+    encoder = embedder.with_layers(layer_head.layers) if layer_head is not None else embedder
+    if config.cache_dir is not None:
+        encoder = CachedEmbedder(encoder, config.cache_dir)
+    embed = _UnitEmbedder(
+        encoder, unit_texts, config.batch_size, progress,
+        scorer=layer_head.head if layer_head is not None else None, keep_dim=embedder.dim,
+    )
     X_fit = (given[fit_rows] if streamed else given) if given is not None else embed(fit_rows)
     fit_texts = [unit_texts[i] for i in fit_rows] if streamed else unit_texts
 
     min_need_size = config.min_need_size
     if streamed and min_need_size is not None:
         min_need_size = max(2, round(min_need_size * len(fit_rows) / n_units))
-    fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
-    fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
-    head, source, sentiment_metrics, warnings = _sentiment_head(
-        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config
+    head, direction, source, sentiment_metrics, warnings = _sentiment_head(
+        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config,
+        layer_head=layer_head, layer_polarity=embed.polarity[fit_rows] if layer_head is not None else None,
     )
-    # The head's weights are the embedding direction of sentiment: the need model projects it out,
-    # so needs group what customers talk about, not how they feel about it.
+    # The sentence-embedding head's weights are the embedding direction of sentiment: the need model
+    # projects it out, so needs group what customers talk about, not how they feel about it.
     need_model = NeedModel(
         min_need_size=min_need_size,
         max_needs=config.max_needs,
         min_needs=config.min_needs,
         silhouette_sample=config.silhouette_sample,
         n_keywords=config.n_keywords,
-        sentiment_direction=head.coef_[0],
+        sentiment_direction=direction,
         seed=config.seed,
     ).fit(X_fit, texts=fit_texts)
     warnings = warnings_pre + warnings
@@ -138,10 +150,12 @@ def discover_needs(
                 if not known.all():
                     X_batch[~known] = embed(rows[~known])
             unit_need[rows] = need_model.predict(X_batch)
-            unit_sentiment[rows] = np.clip(head.polarity(X_batch), -1.0, 1.0)
+            scores = embed.polarity[rows] if layer_head is not None else head.polarity(X_batch)
+            unit_sentiment[rows] = np.clip(scores, -1.0, 1.0)
     else:
         unit_need = need_model.labels_
-        unit_sentiment = np.clip(head.polarity(X_fit), -1.0, 1.0)
+        scores = embed.polarity if layer_head is not None else head.polarity(X_fit)
+        unit_sentiment = np.clip(scores, -1.0, 1.0)
     cache_hits = embed.hits if given is None else 0
     review_sentiment = review_mean(unit_sentiment, owner, len(frame))
     review_need = unit_need if config.level == "review" else _dominant_need(unit_need, owner, len(frame))
@@ -187,6 +201,7 @@ def discover_needs(
            for k, v in config.model_dump().items()},
         "embedder_model_id": embedder.model_id,
         "sentiment_source": source,
+        "sentiment_features": layer_head.features if layer_head is not None else "sentence embedding",
     }
     summary = {
         "top_needs": [
@@ -207,13 +222,29 @@ def discover_needs(
 
 class _UnitEmbedder:
     """Embeds chosen rows of the unit texts (through the cache, if any), reporting progress over
-    all units and counting cache hits across calls."""
+    all units and counting cache hits across calls.
 
-    def __init__(self, encoder: Embedder, texts: list[str], batch_size: int, progress: ProgressCallback | None) -> None:
+    With a ``scorer`` (the layer-feature sentiment head) the encoder returns wider features: each
+    row's polarity is stored in ``polarity`` and only the first ``keep_dim`` columns (the sentence
+    embedding) are returned."""
+
+    def __init__(
+        self,
+        encoder: Embedder,
+        texts: list[str],
+        batch_size: int,
+        progress: ProgressCallback | None,
+        *,
+        scorer: SentimentHead | None = None,
+        keep_dim: int | None = None,
+    ) -> None:
         self.encoder = encoder
         self.texts = texts
         self.batch_size = batch_size
         self.progress = progress
+        self.scorer = scorer
+        self.keep_dim = keep_dim
+        self.polarity = np.zeros(len(texts), dtype=np.float64)
         self.done = 0
         self.hits = 0
 
@@ -231,6 +262,9 @@ class _UnitEmbedder:
         self.hits += getattr(self.encoder, "hits", 0)
         if self.progress:
             self.progress(self.done, total)
+        if self.scorer is not None:
+            self.polarity[rows] = self.scorer.polarity(X)
+            X = X[:, : self.keep_dim]
         return np.asarray(X, dtype=np.float32)
 
 
@@ -303,15 +337,22 @@ def _sentiment_head(
     texts: list[str],
     embedder: Embedder,
     config: InsightConfig,
-) -> tuple[SentimentHead, str, dict[str, float], list[str]]:
+    *,
+    layer_head: LayerHead | None = None,
+    layer_polarity: np.ndarray | None = None,
+) -> tuple[SentimentHead, np.ndarray, str, dict[str, float], list[str]]:
     """Choose and fit the sentiment head on the opinion units (reviews or mentions, ``owner`` maps
-    each to its review); measure it against star weak labels, per review, when there are any."""
+    each to its review); measure it against star weak labels, per review, when there are any.
+
+    Returns the head that scores the units, the sentiment direction of the sentence embedding (the
+    same head's weights, except for the shipped layer-feature head, whose companion sentence head
+    gives it), the source, metrics and warnings. ``layer_polarity`` is the layer head's score of
+    each unit, when the units were embedded with it."""
     warnings: list[str] = []
     n_reviews = len(frame)
-    y_star = star_labels(frame[RATING].to_numpy()) if RATING in frame.columns else np.full(n_reviews, -1)
+    y_star, enough_stars = _stars(frame, config)
     labelled = y_star >= 0
     counts = np.bincount(y_star[labelled], minlength=2)
-    enough_stars = bool(counts.min() >= config.min_star_labels)
     default = None
     if config.sentiment in ("auto", "default"):
         default = load_default_head(config.default_sentiment_path, model_id=embedder.model_id, dim=X.shape[1])
@@ -347,6 +388,8 @@ def _sentiment_head(
     else:
         if default is not None:
             source, head = "default", default
+            if layer_head is not None:
+                head = layer_head.head
         else:
             source = "lexicon"
             warnings.append(
@@ -361,10 +404,31 @@ def _sentiment_head(
                     else SentimentHead(seed=config.seed).fit(np.zeros((2, X.shape[1])), np.array([0, 1])))
         if labelled.any():
             # Stars played no part in this head, so every rated review is held out.
-            score = review_mean(head.polarity(X), owner, n_reviews)
+            units = layer_polarity if head is not default and layer_polarity is not None else head.polarity(X)
+            score = review_mean(units, owner, n_reviews)
             metrics.update(_accuracy(score[labelled] > 0, y_star[labelled]))
     metrics["sentiment_n_labels"] = float(labelled.sum())
-    return head, source, metrics, warnings
+    direction = default.coef_[0] if source == "default" else head.coef_[0]
+    return head, direction, source, metrics, warnings
+
+
+def _stars(frame: pd.DataFrame, config: InsightConfig) -> tuple[np.ndarray, bool]:
+    """Star weak labels per review (-1 = none) and whether there are enough to learn from."""
+    n = len(frame)
+    y_star = star_labels(frame[RATING].to_numpy()) if RATING in frame.columns else np.full(n, -1)
+    counts = np.bincount(y_star[y_star >= 0], minlength=2)
+    return y_star, bool(counts.min() >= config.min_star_labels)
+
+
+def _layer_head(frame: pd.DataFrame, embedder: Embedder, config: InsightConfig) -> LayerHead | None:
+    """The shipped layer-feature head when the shipped model will score sentiment (no usable stars,
+    or ``sentiment='default'``), the file has one for this embedder, and the embedder can expose its
+    hidden layers (``with_layers``); else None."""
+    if config.sentiment not in ("auto", "default") or not hasattr(embedder, "with_layers"):
+        return None
+    if config.sentiment == "auto" and _stars(frame, config)[1]:
+        return None
+    return load_default_layer_head(config.default_sentiment_path, model_id=embedder.model_id, dim=embedder.dim)
 
 
 def review_mean(values: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
