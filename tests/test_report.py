@@ -70,3 +70,25 @@ def test_report_escapes_untrusted_text_everywhere(tmp_path, repo):
         assert title in html
     assert html.count("data:image/png;base64,") >= 3
     assert "SCALE" in html
+
+
+def test_the_insight_section_says_how_sentiment_was_scored(tmp_path, repo):
+    from launchlab.report import sentiment_note
+
+    stars = {"params": {"sentiment_source": "stars"}, "metrics": {"sentiment_accuracy": 0.9088, "sentiment_n_labels": 1338}}
+    assert sentiment_note(stars) == (
+        "Sentiment was learned from this corpus' star ratings (1-2 stars negative, 4-5 positive); accuracy on "
+        "reviews held out from training: 90.9% over 1,338 rated reviews."
+    )
+    # The shipped model's figures come from its file (here: the real shipped one, in-domain CV of the layer head).
+    shipped = json.loads((repo / "models" / "sentiment" / "default_sentiment.json").read_text())["info"]["in_domain_cv"]["layers"]
+    default = sentiment_note({"params": {"sentiment_source": "default", "sentiment_features": "layers-2-4-6"}, "metrics": {}})
+    assert "shipped model" in default and f"{shipped['semeval15_restaurants']['accuracy']:.0%} (restaurants)" in default
+    assert "rough" in sentiment_note({"params": {"sentiment_source": "lexicon"}, "metrics": {}})
+    assert sentiment_note(None) == "" and sentiment_note({"params": {}, "metrics": {}}) == ""
+
+    config = CycleConfig(name="note", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    (stages.cycle_paths(config)[stages.INSIGHT] / stages.STAGE_RECORD).write_text(json.dumps(stars))
+    page = build_report(config).read_text()
+    assert "learned from this corpus&#x27; star ratings" in page and "90.9% over 1,338 rated reviews" in page
