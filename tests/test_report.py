@@ -84,6 +84,8 @@ def test_the_insight_section_says_how_sentiment_was_scored(tmp_path, repo):
     shipped = json.loads((repo / "models" / "sentiment" / "default_sentiment.json").read_text())["info"]["in_domain_cv"]["layers"]
     default = sentiment_note({"params": {"sentiment_source": "default", "sentiment_features": "layers-2-4-6"}, "metrics": {}})
     assert "shipped model" in default and f"{shipped['semeval15_restaurants']['accuracy']:.0%} (restaurants)" in default
+    forced = sentiment_note({"params": {"sentiment_source": "default", "sentiment": "default"}, "metrics": {}})
+    assert "(as configured)" in forced and "star ratings" not in forced
     assert "rough" in sentiment_note({"params": {"sentiment_source": "lexicon"}, "metrics": {}})
     assert sentiment_note(None) == "" and sentiment_note({"params": {}, "metrics": {}}) == ""
 

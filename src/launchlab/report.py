@@ -114,7 +114,8 @@ def sentiment_note(record: dict[str, Any] | None) -> str:
     if source == "default":
         from launchlab.insight.sentiment import describe_default_head
 
-        text = "Sentiment was scored by launchlab's shipped model (the corpus has too few star ratings to learn from)"
+        why = "as configured" if params.get("sentiment") == "default" else "the corpus has too few star ratings to learn from"
+        text = f"Sentiment was scored by launchlab's shipped model ({why})"
         try:
             info = describe_default_head(params.get("default_sentiment_path") or None)["info"]
             head = "layers" if str(params.get("sentiment_features", "")).startswith("layers") else "sentence"
