@@ -110,6 +110,9 @@ def sentiment_note(record: dict[str, Any] | None) -> str:
         text = "Sentiment was learned from this corpus' star ratings (1-2 stars negative, 4-5 positive)"
         if accuracy is not None:
             text += f"; accuracy on reviews held out from training: {accuracy:.1%} over {n_labels:,} rated reviews"
+        ece = metrics.get("sentiment_calibration_ece")
+        if ece is not None:
+            text += f", calibration error {ece:.3f} (0 = its probabilities match the held-out stars)"
         return text + "."
     if source == "default":
         from launchlab.insight.sentiment import describe_default_head

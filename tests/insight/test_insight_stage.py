@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from launchlab.embeddings import HashingEmbedder
 from launchlab.errors import InputError
 from launchlab.insight import InsightConfig, discover_needs
+from launchlab.insight.stage import calibration_error
 
 EMB = HashingEmbedder()
 NEEDS_COLUMNS = ["need_id", "label", "keywords", "n_reviews", "share", "sentiment_mean", "neg_share", "quotes", "centroid"]
@@ -99,6 +100,28 @@ def test_sentiment_direction_matches_stars(clothing_result):
     # Held out, the hashing head beats always-positive on balanced accuracy.
     assert res.metrics["sentiment_balanced_accuracy"] > 0.6
     assert 0.6 < res.metrics["sentiment_accuracy"] <= 1.0
+
+
+def test_calibration_error_tells_calibrated_from_overconfident():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(size=20_000)
+    y = (rng.uniform(size=20_000) < p).astype(int)
+    assert calibration_error(p, y) < 0.02
+    assert calibration_error(np.where(p > 0.5, 0.99, 0.01), y) > 0.2  # right side, far too sure
+    # Weights move the target mix: p = 0.5 everywhere is calibrated only when classes weigh the same.
+    skewed = (rng.uniform(size=20_000) < 0.9).astype(int)
+    half = np.full(20_000, 0.5)
+    balanced = np.where(skewed == 1, 0.5 / skewed.mean(), 0.5 / (1 - skewed.mean()))
+    assert calibration_error(half, skewed) > 0.35 and calibration_error(half, skewed, balanced) < 1e-9
+
+
+def test_star_head_logs_its_held_out_calibration(clothing_result, clothing):
+    m = clothing_result.metrics
+    # Whole reviews, 400 of them, hashing features: the head is somewhat over-confident, and it shows.
+    assert 0.02 < m["sentiment_calibration_ece"] < 0.25 and 0 < m["sentiment_brier"] < 0.25
+    # Mentions with the corpus' own (mostly positive) class mix: close to calibrated.
+    natural = discover_needs(clothing, embedder=EMB, config=InsightConfig(level="mention", balance_stars=False))
+    assert natural.metrics["sentiment_calibration_ece"] < 0.08 and natural.metrics["sentiment_brier"] < 0.15
 
 
 def test_needs_are_found_without_the_sentiment_head_direction(clothing_result):

@@ -61,7 +61,8 @@ class InsightConfig(pydantic.BaseModel):
         True,
         description=(
             "Weight 1-2 and 4-5 star reviews equally when learning sentiment from stars, so a corpus' "
-            "positivity skew does not drown out pain points (False keeps p calibrated to the corpus)."
+            "positivity skew does not drown out pain points (False keeps p calibrated to the corpus). The "
+            "held-out calibration under the chosen mix is logged (sentiment_calibration_ece, sentiment_brier)."
         ),
     )
     cv_folds: int = pydantic.Field(5, ge=2, le=20, description="Folds for the sentiment held-out accuracy.")

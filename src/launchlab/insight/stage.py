@@ -449,19 +449,50 @@ def _grouped_cv(
 ) -> dict[str, float]:
     """Held-out accuracy per review: folds split reviews (a review's mentions never straddle train
     and test), the head is trained on the train reviews' units and a test review's score is the
-    mean polarity of its units."""
+    mean polarity of its units.
+
+    Also the calibration of the held-out units' ``p(positive)`` against their review's stars
+    (expected calibration error over 10 bins, and the Brier score), under the class mix the head is
+    trained for: classes weighted equally when the stars are balanced (``class_weight='balanced'``),
+    the corpus' own mix otherwise."""
     reviews = np.flatnonzero(y_star >= 0)
     y = y_star[reviews]
     folds = int(min(config.cv_folds, np.bincount(y, minlength=2).min()))
     if folds < 2:
         return {}
     score = np.zeros(len(y_star))
+    p_unit = np.full(len(owner), np.nan)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=config.seed).split(reviews, y):
         in_train, in_test = np.isin(owner, reviews[train]), np.isin(owner, reviews[test])
         head = SentimentHead(**params).fit(X[in_train], y_star[owner[in_train]])
-        fold = review_mean(head.polarity(X[in_test]), owner[in_test], len(y_star))
+        p_unit[in_test] = head.predict_proba(X[in_test])[:, 1]
+        fold = review_mean(2.0 * p_unit[in_test] - 1.0, owner[in_test], len(y_star))
         score[reviews[test]] = fold[reviews[test]]
-    return _accuracy(score[reviews] > 0, y)
+    out = _accuracy(score[reviews] > 0, y)
+    held = ~np.isnan(p_unit)
+    y_unit = y_star[owner[held]]
+    weight = None
+    if params.get("class_weight") == "balanced" and 0 < y_unit.mean() < 1:
+        weight = np.where(y_unit == 1, 0.5 / y_unit.mean(), 0.5 / (1.0 - y_unit.mean()))
+    out["sentiment_calibration_ece"] = calibration_error(p_unit[held], y_unit, weight)
+    out["sentiment_brier"] = float(np.average((p_unit[held] - y_unit) ** 2, weights=weight))
+    return out
+
+
+def calibration_error(p: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, bins: int = 10) -> float:
+    """Expected calibration error: the (weighted) mean gap between predicted ``p`` and the observed
+    share of positives, over ``bins`` equal-width bins of ``p``."""
+    p, y = np.asarray(p, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    weight = np.ones(len(p)) if weight is None else np.asarray(weight, dtype=np.float64)
+    if len(p) == 0 or weight.sum() <= 0:
+        return float("nan")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        in_bin = which == b
+        w = weight[in_bin]
+        total += w.sum() * abs(np.average(p[in_bin], weights=w) - np.average(y[in_bin], weights=w))
+    return float(total / weight.sum())
 
 
 def _needs_table(
