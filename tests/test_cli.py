@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -87,6 +88,9 @@ def test_insight_then_concepts_with_hashing_embedder(cli, clothing_reviews, repo
     # Mention level by default: several mentions per review, each linked to its review.
     mentions = pd.read_parquet(tmp_path / "i" / "mentions.parquet")
     assert len(mentions) > len(reviews) and set(mentions["review_id"]) <= set(reviews["review_id"])
+    # It says where sentiment came from and how good it is held out.
+    said = " ".join(out.split())
+    assert re.search(r"learned from this corpus' star ratings .* accuracy on reviews held out from training: \d+\.\d% over [\d,]+ rated reviews", said), out
     code, out, err = cli(
         "concepts", repo / "data" / "concepts.yaml", "--insight", tmp_path / "i", "--out", tmp_path / "c", "--model", "hashing-256"
     )

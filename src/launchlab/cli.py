@@ -196,6 +196,7 @@ def insight(
     from launchlab import stages
     from launchlab.config import ReviewsInput
     from launchlab.insight import InsightConfig
+    from launchlab.insight.sentiment import describe_sentiment
     from launchlab.runtime import console_progress, prepare_environment
 
     prepare_environment()
@@ -217,6 +218,9 @@ def insight(
     for _, row in needs.head(15).iterrows():
         table.add_row(str(row["need_id"]), str(row["label"]), f"{row['share']:.1%}", f"{row['sentiment_mean']:+.2f}")
     out.print(table)
+    note = describe_sentiment(result.result.params, result.result.metrics)
+    if note:
+        out.print(note, highlight=False)
     out.print(f"Wrote {out_dir / 'needs.parquet'}, {out_dir / 'reviews.parquet'} and {out_dir / 'mentions.parquet'}")
 
 

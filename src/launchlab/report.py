@@ -100,41 +100,11 @@ def needs_section(folder: Path) -> str:
 def sentiment_note(record: dict[str, Any] | None) -> str:
     """One sentence on how sentiment was scored and how accurate that is, from the insight stage's
     record (``_stage.json``); empty when unknown."""
+    from launchlab.insight.sentiment import describe_sentiment
+
     if not record:
         return ""
-    params, metrics = record.get("params", {}), record.get("metrics", {})
-    source = params.get("sentiment_source")
-    accuracy = metrics.get("sentiment_accuracy")
-    n_labels = int(metrics.get("sentiment_n_labels", 0) or 0)
-    if source == "stars":
-        text = "Sentiment was learned from this corpus' star ratings (1-2 stars negative, 4-5 positive)"
-        if accuracy is not None:
-            text += f"; accuracy on reviews held out from training: {accuracy:.1%} over {n_labels:,} rated reviews"
-        ece = metrics.get("sentiment_calibration_ece")
-        if ece is not None:
-            text += f", calibration error {ece:.3f} (0 = its probabilities match the held-out stars)"
-        return text + "."
-    if source == "default":
-        from launchlab.insight.sentiment import describe_default_head
-
-        why = "as configured" if params.get("sentiment") == "default" else "the corpus has too few star ratings to learn from"
-        text = f"Sentiment was scored by launchlab's shipped model ({why})"
-        try:
-            info = describe_default_head(params.get("default_sentiment_path") or None)["info"]
-            head = "layers" if str(params.get("sentiment_features", "")).startswith("layers") else "sentence"
-            cv = info.get("in_domain_cv", {}).get(head, {})
-            figures = " and ".join(f"{v['accuracy']:.0%} ({k.removeprefix('semeval15_')})" for k, v in cv.items())
-            if figures:
-                text += f"; its accuracy on review sentences it was not trained on: {figures}"
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        if accuracy is not None and n_labels:
-            text += f"; against the {n_labels:,} star ratings present: {accuracy:.1%}"
-        return text + "."
-    if source == "lexicon":
-        return ("Sentiment comes from a small built-in word list (no star ratings and no shipped model for this "
-                "embedding model): treat it as rough.")
-    return ""
+    return describe_sentiment(record.get("params", {}), record.get("metrics", {}))
 
 
 def _need_map(needs: pd.DataFrame) -> str:

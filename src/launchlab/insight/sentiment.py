@@ -275,3 +275,38 @@ def describe_default_head(path: Path | None = None) -> dict[str, Any]:
     if "layer_head" in out:
         out["layer_head"] = {k: v for k, v in out["layer_head"].items() if k != "coef"}
     return out
+
+
+def describe_sentiment(params: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """One sentence for people, on how the insight stage scored sentiment and how accurate that is,
+    from its params and metrics (``sentiment_source`` ...); empty when unknown."""
+    source = params.get("sentiment_source")
+    accuracy = metrics.get("sentiment_accuracy")
+    n_labels = int(metrics.get("sentiment_n_labels", 0) or 0)
+    if source == "stars":
+        text = "Sentiment was learned from this corpus' star ratings (1-2 stars negative, 4-5 positive)"
+        if accuracy is not None:
+            text += f"; accuracy on reviews held out from training: {accuracy:.1%} over {n_labels:,} rated reviews"
+        ece = metrics.get("sentiment_calibration_ece")
+        if ece is not None:
+            text += f", calibration error {ece:.3f} (0 = its probabilities match the held-out stars)"
+        return text + "."
+    if source == "default":
+        why = "as configured" if params.get("sentiment") == "default" else "too few star ratings in the corpus to learn from"
+        text = f"Sentiment was scored by launchlab's shipped model ({why})"
+        try:
+            info = describe_default_head(params.get("default_sentiment_path") or None)["info"]
+            head = "layers" if str(params.get("sentiment_features", "")).startswith("layers") else "sentence"
+            cv = info.get("in_domain_cv", {}).get(head, {})
+            figures = " and ".join(f"{v['accuracy']:.0%} ({k.removeprefix('semeval15_')})" for k, v in cv.items())
+            if figures:
+                text += f"; its accuracy on review sentences it was not trained on: {figures}"
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        if accuracy is not None and n_labels:
+            text += f"; against the {n_labels:,} star ratings present: {accuracy:.1%}"
+        return text + "."
+    if source == "lexicon":
+        return ("Sentiment comes from a small built-in word list (no star ratings and no shipped model for this "
+                "embedding model): treat it as rough.")
+    return ""
