@@ -7,6 +7,44 @@ from pathlib import Path
 import pydantic
 
 
+class EmergingConfig(pydantic.BaseModel):
+    """How the insight stage looks for emerging sub-needs inside needs (``launchlab.insight.emerging``).
+
+    Runs when the reviews have dates spanning at least three times the shortest recent window.
+    """
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    enabled: bool = pydantic.Field(True, description="Look for emerging sub-needs when the reviews have dates.")
+    alpha: float = pydantic.Field(
+        0.05, gt=0.0, lt=1.0,
+        description="Chance of surfacing any sub-need in a corpus whose topics have no timing of their own (permutation test).",
+    )
+    n_permutations: int = pydantic.Field(199, ge=19, le=9999, description="Date permutations calibrating the scan.")
+    region_sizes: list[int] = pydantic.Field(
+        default_factory=lambda: [10, 20, 40], description="Mentions per candidate region (nearest neighbours of a mention)."
+    )
+    max_seeds: int = pydantic.Field(4000, ge=100, description="Most mentions per need seeding regions (a seeded sample beyond).")
+    max_parent_share: float = pydantic.Field(
+        0.5, gt=0.0, le=1.0, description="Largest share of its parent need a sub-need may hold (beyond, the need itself is rising)."
+    )
+    min_reviews: int = pydantic.Field(3, ge=1, description="Fewest distinct reviews voicing a sub-need in its recent window.")
+    min_growth: float = pydantic.Field(
+        2.0, ge=1.0, description="Mentions per period in the recent window, at least this many times the rate before it."
+    )
+    max_per_need: int = pydantic.Field(3, ge=1, description="Most sub-needs surfaced inside one need.")
+    max_subneeds: int = pydantic.Field(10, ge=1, description="Most sub-needs surfaced in a corpus.")
+    n_keywords: int = pydantic.Field(10, ge=1, le=50, description="Keyphrases kept per sub-need.")
+    seed: int = 42
+
+    @pydantic.field_validator("region_sizes")
+    @classmethod
+    def _sizes(cls, sizes: list[int]) -> list[int]:
+        if not sizes or any(m < 3 for m in sizes):
+            raise ValueError("region_sizes must be a non-empty list of sizes of at least 3 mentions")
+        return sorted(set(sizes))
+
+
 class InsightConfig(pydantic.BaseModel):
     """Parameters of :func:`launchlab.insight.discover_needs`.
 
@@ -84,4 +122,7 @@ class InsightConfig(pydantic.BaseModel):
     )
     cache_dir: Path | None = pydantic.Field(
         None, description="Embedding cache directory keyed by text hash and model id; None disables it."
+    )
+    emerging: EmergingConfig = pydantic.Field(
+        default_factory=EmergingConfig, description="Emerging sub-needs: small new needs growing inside big ones."
     )

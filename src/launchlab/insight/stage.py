@@ -12,6 +12,7 @@ from launchlab.embeddings import Embedder, ProgressCallback
 from launchlab.errors import InputError
 from launchlab.insight.cache import CachedEmbedder
 from launchlab.insight.config import InsightConfig
+from launchlab.insight.emerging import scan_needs
 from launchlab.insight.labels import pick_quotes
 from launchlab.insight.mentions import split_mentions
 from launchlab.insight.needs import UNASSIGNED, NeedModel
@@ -128,6 +129,8 @@ def discover_needs(
         sentiment_direction=direction,
         seed=config.seed,
     ).fit(X_fit, texts=fit_texts)
+    # Small new needs growing inside big ones become needs of their own (ids after the model's).
+    emerging = scan_needs(need_model, X_fit, fit_texts, frame, owner[fit_rows], config.emerging)
     warnings = warnings_pre + warnings
     if n_long and embeddings is None:
         warnings.append(
@@ -149,11 +152,11 @@ def discover_needs(
                 X_batch[known] = X_fit[in_fit[rows[known]]]
                 if not known.all():
                     X_batch[~known] = embed(rows[~known])
-            unit_need[rows] = need_model.predict(X_batch)
+            unit_need[rows] = emerging.predict(X_batch, need_model.predict(X_batch))
             scores = embed.polarity[rows] if layer_head is not None else head.polarity(X_batch)
             unit_sentiment[rows] = np.clip(scores, -1.0, 1.0)
     else:
-        unit_need = need_model.labels_
+        unit_need = emerging.predict(X_fit, need_model.labels_)
         scores = embed.polarity if layer_head is not None else head.polarity(X_fit)
         unit_sentiment = np.clip(scores, -1.0, 1.0)
     cache_hits = embed.hits if given is None else 0
@@ -164,7 +167,7 @@ def discover_needs(
     for col in PASSTHROUGH:
         if col in frame.columns:
             units[col] = frame[col].to_numpy()[owner]
-    needs = _needs_table(need_model, units, X_fit, fit_texts, unit_need[fit_rows], config)
+    needs = emerging.annotate(_needs_table(emerging.extend(need_model), units, X_fit, fit_texts, unit_need[fit_rows], config))
 
     reviews_out = pd.DataFrame(
         {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "need_id": review_need, "sentiment": review_sentiment}
@@ -184,6 +187,7 @@ def discover_needs(
         "n_reviews": float(n_used),
         "n_mentions": float(len(mentions)),
         "n_needs": float(need_model.n_needs_),
+        "n_emerging_needs": float(len(emerging)),
         "outlier_share": float(np.mean(unit_need == UNASSIGNED)),
         "silhouette": float(need_model.silhouette_),
         "npmi_coherence": npmi_coherence(keyword_lists, unit_texts),

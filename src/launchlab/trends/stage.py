@@ -13,7 +13,17 @@ from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 from launchlab.trends.backtest import score, summarise
 from launchlab.trends.calendar import ROW_KEY, is_int_ds, regularise
 from launchlab.trends.config import TrendsConfig
-from launchlab.trends.detect import CLASSES, DECLINING, EMERGING, RISING, classify, trend_statistics
+from launchlab.trends.detect import (
+    CLASSES,
+    DECLINING,
+    EMERGING,
+    RISING,
+    can_express_trend,
+    classify,
+    forecast_sd,
+    onset_statistics,
+    trend_statistics,
+)
 from launchlab.trends.forecaster import COMBINED, Forecaster
 
 ProgressCallback = Callable[[int, int], None]
@@ -39,9 +49,9 @@ def forecast_trends(
     forecast. Every such decision is listed in ``warnings``.
 
     Tables: ``forecasts`` (unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>…, model), ``trends``
-    (unique_id, class, growth, slope, p_value, velocity, change, acceleration, p_acceleration,
-    prior_level, last_value, base_mean, forecast_mean, model, route, n_obs, window,
-    seasonal_strength) and ``backtest`` (unique_id, model, mase, smape, coverage_<l>…, n_points;
+    (unique_id, class, growth, growth_z, slope, p_value, velocity, change, acceleration,
+    p_acceleration, prior_level, onset_p_value, onset_window, base_level, recent_level,
+    last_value, base_mean, forecast_mean, model, route, n_obs, window, seasonal_strength) and ``backtest`` (unique_id, model, mase, smape, coverage_<l>…, n_points;
     ``model == "launchlab"`` is the forecaster as used, the other rows the models of its pool).
 
     With a backtest (``config.backtest_windows`` > 0) each route's combination is chosen on it
@@ -248,14 +258,18 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
         growth = (forecast_mean - base_mean) / base_mean.abs()
     growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
     model = forecasts.groupby(UNIQUE_ID)["model"].first()
+    statistics = statistics.join(onset_statistics(train, m))
+    growth_z = (forecast_mean - base_mean) / forecast_sd(forecasts, config.levels)
     statistics["class"] = classify(
         statistics, alpha=config.alpha, min_change=config.min_change, growth=growth,
-        seasonal_strength=config.seasonal_strength, emerging_ratio=config.emerging_ratio,
+        trend_capable=model.map(can_express_trend), growth_z=growth_z, seasonal_strength=config.seasonal_strength,
+        emerging_ratio=config.emerging_ratio,
     )
     out = pd.DataFrame(
         {
             "class": statistics["class"],
             "growth": growth,
+            "growth_z": growth_z,
             "slope": statistics["slope"],
             "p_value": statistics["p_value"],
             "velocity": statistics["velocity"],
@@ -263,6 +277,10 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
             "acceleration": statistics["acceleration"],
             "p_acceleration": statistics["p_acceleration"],
             "prior_level": statistics["prior_level"],
+            "onset_p_value": statistics["onset_p_value"],
+            "onset_window": statistics["onset_window"],
+            "base_level": statistics["base_level"],
+            "recent_level": statistics["recent_level"],
             "last_value": g[Y].last(),
             "base_mean": base_mean,
             "forecast_mean": forecast_mean,
