@@ -192,8 +192,8 @@ def bench_planted(base: pd.DataFrame, args) -> None:
     for k, sc in enumerate(scenarios(base, topics, args.shares, args.lengths)):
         ramp = dated_plants(pools[sc["topic"]], sc["counts"], sc["onset"], seed=k)
         control = dated_plants(pools[sc["topic"]], sc["spread"], START, seed=k)
-        last = min(sc["length"], args.max_months)
         for kind, plants in (("ramp", ramp), ("control", control)):
+            last = min(sc["length"], args.max_months if kind == "ramp" else args.control_months)
             for month in range(1, last + 1):
                 cut = sc["onset"] + pd.DateOffset(months=month)
                 corpus = pd.concat([base[base["date"] < cut], plants[plants["date"] < cut]], ignore_index=True)
@@ -308,6 +308,96 @@ def bench_series(args) -> None:
     print("\nroutes of ramp cuts:", ramps["route"].value_counts().to_dict())
 
 
+def trendless_series(seed: int = 2024) -> pd.DataFrame:
+    """Seeded monthly series without a trend, 100 per family (48-120 months): shuffled M3 monthly
+    series (the real marginals, order destroyed), white noise, AR(1) with phi 0.5 and 0.8,
+    seasonal with noise, Poisson 3 and 20, negative binomial (mean 10, variance 30); and random
+    walks (no drift, but no mean to return to: reported apart)."""
+    from bench_trends_m3 import load_m3
+
+    rng = np.random.default_rng(seed)
+    frames = []
+
+    def add(family: str, i: int, y: np.ndarray) -> None:
+        ds = pd.date_range("2010-01-01", periods=len(y), freq="MS")
+        frames.append(pd.DataFrame({"unique_id": f"{family}#{i}", "ds": ds, "y": y}))
+
+    m3 = load_m3(1)
+    ids = rng.choice(m3["unique_id"].unique(), 100, replace=False)
+    for i, uid in enumerate(ids):
+        add("m3-shuffled", i, rng.permutation(m3.loc[m3["unique_id"] == uid, "y"].to_numpy()[:-18]))
+    for i in range(100):
+        n = int(rng.integers(48, 121))
+        add("white-noise", i, 100 + rng.normal(0, 10, n))
+        for phi in (0.5, 0.8):
+            e, y = rng.normal(0, 10, n + 50), np.zeros(n + 50)
+            for t in range(1, n + 50):
+                y[t] = phi * y[t - 1] + e[t]
+            add(f"ar1-{phi}", i, 100 + y[50:])
+        t = np.arange(n)
+        add("seasonal", i, 100 + 15 * np.sin(2 * np.pi * t / 12 + rng.uniform(0, 2 * np.pi)) + rng.normal(0, 8, n))
+        add("poisson-3", i, rng.poisson(3, n).astype(float))
+        add("poisson-20", i, rng.poisson(20, n).astype(float))
+        add("negbin-10", i, rng.negative_binomial(5, 1 / 3, n).astype(float))
+        add("random-walk", i, 100 + np.cumsum(rng.normal(0, 3, n)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def clear_truth(train: pd.DataFrame, test: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Held-out mean above (below) the last 12 training months' by more than one standard error of
+    that difference (the deseasonalised month-to-month noise of the last 36 training months)."""
+    from launchlab.trends.detect import deseasonalise
+
+    frame = deseasonalise(train.sort_values(["unique_id", "ds"]), 12)
+    frame["d"] = frame.groupby("unique_id")["y_sa"].diff()
+    recent = frame.groupby("unique_id").cumcount(ascending=False) < 36
+    sd = frame[recent].groupby("unique_id")["d"].std() / np.sqrt(2)
+    last12 = train.groupby("unique_id").tail(12).groupby("unique_id")["y"].mean()
+    diff = test.groupby("unique_id")["y"].mean() - last12
+    se = sd.reindex(diff.index) * np.sqrt(1 / 18 + 1 / 12)
+    return diff > se, diff < -se
+
+
+def bench_m3(args) -> None:
+    """Precision/recall of rising/emerging on M3 monthly, and false alarms on trendless series."""
+    from bench_trends_m3 import class_quality, load_m3, split
+
+    from launchlab.trends import TrendsConfig, forecast_trends
+
+    frame = load_m3(1)
+    train, test = split(frame, 18)
+    if args.split == "inner":  # the split thresholds were chosen on: training part cut 18 months earlier
+        train, test = split(train, 18)
+    started = time.perf_counter()
+    result = forecast_trends(train, config=TrendsConfig(horizon=18, n_jobs=args.n_jobs))
+    print(f"M3 monthly ({args.split} split, {train['unique_id'].nunique():,} series): trend stage {time.perf_counter() - started:.0f}s",
+          flush=True)
+    trends = result.tables["trends"]
+    print("classes:", trends["class"].value_counts().to_dict())
+    print(class_quality(trends, train, test).to_string(index=False))
+    up, down = clear_truth(train, test)
+    cls = trends.set_index("unique_id")["class"]
+    called = cls.isin(["rising", "emerging"]).reindex(up.index)
+    print(f"clearly rising (held-out mean above by more than one standard error): base rate {up.mean():.3f}, "
+          f"recall of rising/emerging {called[up].mean():.3f}; share of rising/emerging calls that clearly rose "
+          f"{up[called].mean():.3f}, that clearly fell {down[called].mean():.3f}")
+    if args.skip_trendless:
+        return
+    nulls = trendless_series()
+    started = time.perf_counter()
+    result = forecast_trends(nulls, config=TrendsConfig(horizon=18, n_jobs=args.n_jobs))
+    print(f"\ntrendless series ({nulls['unique_id'].nunique():,}): trend stage {time.perf_counter() - started:.0f}s")
+    trends = result.tables["trends"]
+    trends["family"] = trends["unique_id"].str.split("#").str[0]
+    table = trends.groupby("family")["class"].agg(
+        rising_or_emerging=lambda c: c.isin(["rising", "emerging"]).mean(), declining=lambda c: (c == "declining").mean()
+    )
+    print(table.to_string(float_format="{:.3f}".format))
+    stationary = trends[~trends["family"].isin(["random-walk"])]
+    print(f"all stationary families: {stationary['class'].isin(['rising', 'emerging']).mean():.3f} rising/emerging, "
+          f"{(stationary['class'] == 'declining').mean():.3f} declining")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", default="planted", choices=["planted", "m3", "series", "embed"])
@@ -315,14 +405,21 @@ def main() -> None:
     parser.add_argument("--topics", default=",".join(TOPICS), help="planted topics (comma-separated)")
     parser.add_argument("--shares", type=lambda v: [float(x) for x in v.split(",")], default=[0.05, 0.1, 0.2],
                         help="share of the monthly review volume each ramp reaches")
-    parser.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[6, 12], help="ramp lengths in months")
-    parser.add_argument("--max-months", type=int, default=8, help="as-of months run per ramp and control")
+    parser.add_argument("--lengths", type=lambda v: [int(x) for x in v.split(",")], default=[3, 6, 12], help="ramp lengths in months")
+    parser.add_argument("--max-months", type=int, default=8, help="most as-of months run per ramp (it stops at detection)")
+    parser.add_argument("--control-months", type=int, default=6, help="as-of months run per control")
     parser.add_argument("--out", type=Path, default=None, help="CSV of every as-of run")
+    parser.add_argument("--split", default="outer", choices=["outer", "inner"],
+                        help="m3: held-out last 18 months (outer), or the tuning split 18 months earlier (inner)")
+    parser.add_argument("--skip-trendless", action="store_true", help="m3: leave out the trendless series")
     parser.add_argument("--cache-dir", type=Path, default=REPO / ".cache" / "embeddings")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     if args.part == "series":
         bench_series(args)
+        return
+    if args.part == "m3":
+        bench_m3(args)
         return
     if not BEAUTY.exists():
         raise SystemExit(f"{BEAUTY} not found: the benchmark needs ../shared/data")

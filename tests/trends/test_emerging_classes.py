@@ -76,3 +76,17 @@ def test_a_ramp_forecast_by_intermittent_models_is_still_called():
     assert trends.loc["ramp", "route"] == "intermittent"
     assert not can_express_trend(trends.loc["ramp", "model"])
     assert trends.loc["ramp", "class"] == "emerging"
+
+
+def test_a_forecast_expecting_growth_calls_rising_on_a_weaker_slope_only_if_it_can_trend():
+    rng = np.random.default_rng(11)
+    t = np.arange(60)
+    frame = _frame({"gentle": 100 + 0.15 * t + rng.normal(0, 3, 60)})
+    stats = trend_statistics(frame, 12)
+    assert 0.05 <= stats.loc["gentle", "p_value"] < 0.5 and stats.loc["gentle", "slope"] > 0
+    kwargs = dict(alpha=0.05, min_change=0.1, growth=pd.Series({"gentle": 0.03}))
+    capable = pd.Series({"gentle": True})
+    assert classify(stats, **kwargs, trend_capable=capable, growth_z=pd.Series({"gentle": 0.5}))["gentle"] == "rising"
+    assert classify(stats, **kwargs, trend_capable=capable, growth_z=pd.Series({"gentle": 0.1}))["gentle"] == "stable"
+    level = pd.Series({"gentle": False})
+    assert classify(stats, **kwargs, trend_capable=level, growth_z=pd.Series({"gentle": 0.5}))["gentle"] == "stable"

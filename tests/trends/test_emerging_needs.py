@@ -95,7 +95,7 @@ def _reviews(kind: str, seed: int = 1) -> pd.DataFrame:
     n_sub = [max(0, i - 29) * 3 for i in range(36)]
     spread = np.diff(np.floor(np.linspace(0, sum(n_sub), 37))).astype(int)
     for i, month in enumerate(MONTHS):
-        topics = ["hair"] * 40 + ["scent"] * 15 + ["delivery"] * 10
+        topics = ["hair"] * 24 + ["scent"] * 9 + ["delivery"] * 6
         topics += ["dandruff"] * (n_sub[i] if kind == "ramp" else spread[i])
         for topic in topics:
             extra = sentence("scent" if topic != "scent" else "delivery") if rng.random() < 0.3 else ""
@@ -141,3 +141,19 @@ def test_evenly_spread_dandruff_talk_is_not_surfaced():
     insight = discover_needs(_reviews("spread"), embedder=HashingEmbedder(), config=config)
     assert insight.metrics["n_emerging_needs"] == 0
     assert (insight.tables["needs"]["parent_need_id"] == -1).all()
+
+
+def test_streamed_corpora_assign_every_mention_to_the_sub_need_found_on_the_sample():
+    # fit_cap below the corpus size: the scan runs on the fitted sample, and every streamed batch
+    # is assigned with the same balls.
+    config = InsightConfig(level="mention", min_needs=2, max_needs=3, fit_cap=1500, stream_rows=600,
+                           emerging=EmergingConfig(n_permutations=99))
+    insight = discover_needs(_reviews("ramp"), embedder=HashingEmbedder(), config=config)
+    assert insight.metrics["n_mentions"] > 2 * config.fit_cap
+    needs = insight.tables["needs"]
+    subs = needs[needs["parent_need_id"] >= 0]
+    assert len(subs) == 1
+    mentions = insight.tables["mentions"]
+    about = mentions["text"].str.contains("dandruff")
+    assert (mentions.loc[about, "need_id"] == subs["need_id"].iloc[0]).mean() >= 0.9
+    assert subs["n_mentions"].iloc[0] >= 0.9 * about.sum()

@@ -148,72 +148,138 @@ def find_emerging_needs(
 
     ``X`` are the mentions' embeddings, ``need`` their need ids (-1: unassigned), ``dates`` their
     reviews' dates (NaT: undated, left out of the scan), ``blocks`` a key per mention naming what
-    moves together when dates are permuted (its review, or the review and its exact duplicates),
-    ``texts`` the mention texts (for labels). ``direction`` is the need model's sentiment
-    direction (``NeedModel.direction_``) and ``labels`` the existing need labels, so a sub-need's
-    label never repeats one. Periods are monthly when the dates span two years or more, weekly
-    otherwise (as the need series), unless ``freq`` is given.
+    moves together when dates are permuted (its review, or the review and its exact duplicates;
+    a mention repeated within its block is scanned once), ``texts`` the mention texts (for
+    labels). ``direction`` is the need model's sentiment direction (``NeedModel.direction_``) and
+    ``labels`` the existing need labels, so a sub-need's label never repeats one. Periods are
+    monthly when the dates span two years or more, weekly otherwise (as the need series), unless
+    ``freq`` is given.
     """
-    from launchlab.trends.calendar import snap
-    from launchlab.trends.series import choose_freq
-
     config = config or EmergingConfig()
     need = np.asarray(need)
     empty = EmergingNeeds(first_id=n_needs, direction=direction)
-    dates = pd.to_datetime(pd.Series(list(dates) if not isinstance(dates, pd.Series) else dates.to_numpy()), errors="coerce")
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    blocks = pd.Series(np.asarray(blocks, dtype=object)).astype(str)
-    # A mention repeated within its block (a review published again under another product) is
-    # scanned once: duplicates would make any clump of them look like a burst.
-    first = ~(blocks + "\x00" + pd.Series(list(texts), dtype=object).astype(str)).duplicated().to_numpy()
-    dated = dates.notna().to_numpy() & (need >= 0) & first
-    if not config.enabled or n_needs == 0 or dated.sum() < 2 * min(config.region_sizes):
+    if not config.enabled or n_needs == 0:
         return empty
-    freq = freq or choose_freq(dates[dated])
-    starts = snap(dates[dated].dt.normalize(), freq)
-    grid = pd.date_range(starts.min(), starts.max(), freq=freq)
-    period = np.full(len(need), -1, dtype=np.int64)
-    period[dated] = grid.get_indexer(pd.DatetimeIndex(starts))
-    T = len(grid)
-    windows = [w for w in windows_for(freq) if 3 * w <= T]
-    if not windows:
+    timeline = _timeline(need, dates, blocks, texts, freq, config)
+    if timeline is None:
         return empty
     Xn = project(X, direction)
-    regions = _regions(Xn, need, dated, n_needs, config)
-    if regions is None:
+    scan = _scan(Xn, need, timeline, n_needs, config)
+    if scan is None:
         return empty
+    chosen = _pick(Xn, need, timeline, scan, n_needs, config)
+    empty.n_permutations, empty.threshold = config.n_permutations, scan.threshold
+    if not chosen:
+        return empty
+    return _describe(chosen, X, need, texts, timeline, scan, n_needs, direction, labels, config)
+
+
+@dataclass
+class _Timeline:
+    """Which mentions are scanned (dated, assigned, first of their kind in their block) and when."""
+
+    first: np.ndarray  # bool per mention: not a repeat of a mention earlier in its block
+    scanned: np.ndarray  # bool per mention: dated, assigned and first
+    period: np.ndarray  # period index per mention, -1 when not scanned
+    grid: pd.DatetimeIndex
+    windows: list[int]
+    blocks: np.ndarray  # block code per scanned mention (in the order of ``units``)
+
+    @property
+    def units(self) -> np.ndarray:
+        return np.flatnonzero(self.scanned)
+
+    @property
+    def T(self) -> int:
+        return len(self.grid)
+
+
+@dataclass
+class _Scan:
+    """Candidate regions, their observed statistic per window, and the permutation null."""
+
+    members: sp.csr_matrix  # regions × scanned mentions
+    region_need: np.ndarray
+    observed: np.ndarray  # regions × windows
+    need_share: np.ndarray  # needs × windows: share of each need's scanned mentions in the window
+    null_max: np.ndarray
+    threshold: float
+
+    def p_value(self, llr: np.ndarray | float) -> np.ndarray:
+        llr = np.atleast_1d(np.asarray(llr, dtype=np.float64))
+        return (1.0 + (self.null_max[None, :] >= llr[:, None]).sum(axis=1)) / (len(self.null_max) + 1)
+
+
+def _timeline(
+    need: np.ndarray, dates: Sequence, blocks: Sequence, texts: Sequence[str], freq: str | None, config: EmergingConfig
+) -> _Timeline | None:
+    """Periods of the scanned mentions, and the recent windows that fit in the span (None: too short)."""
+    from launchlab.trends.calendar import snap
+    from launchlab.trends.series import choose_freq
+
+    dates = pd.to_datetime(pd.Series(np.asarray(dates)), errors="coerce")
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    keys = pd.Series(np.asarray(blocks, dtype=object)).astype(str)
+    # A mention repeated within its block (a review published again under another product) is
+    # scanned once: duplicates would make any clump of them look like a burst.
+    first = ~(keys + "\x00" + pd.Series(list(texts), dtype=object).astype(str)).duplicated().to_numpy()
+    scanned = dates.notna().to_numpy() & (need >= 0) & first
+    if scanned.sum() < 2 * min(config.region_sizes):
+        return None
+    freq = freq or choose_freq(dates[scanned])
+    starts = snap(dates[scanned].dt.normalize(), freq)
+    grid = pd.date_range(starts.min(), starts.max(), freq=freq)
+    period = np.full(len(need), -1, dtype=np.int64)
+    period[scanned] = grid.get_indexer(pd.DatetimeIndex(starts))
+    windows = [w for w in windows_for(freq) if 3 * w <= len(grid)]
+    if not windows:
+        return None
+    codes, _ = pd.factorize(keys[scanned], sort=False)
+    return _Timeline(first=first, scanned=scanned, period=period, grid=grid, windows=windows, blocks=codes)
+
+
+def _scan(Xn: np.ndarray, need: np.ndarray, timeline: _Timeline, n_needs: int, config: EmergingConfig) -> _Scan | None:
+    """Every region's LLR in every window, and the maximum LLR under ``n_permutations`` permutations
+    of the blocks' periods."""
+    regions = _regions(Xn, need, timeline.scanned, n_needs, config)
+    if regions is None:
+        return None
     members, region_need = regions
-    units = np.flatnonzero(dated)
-    block_codes, _ = pd.factorize(blocks.iloc[units], sort=False)
-    block_period = np.zeros(block_codes.max() + 1, dtype=np.int64)
-    block_period[block_codes] = period[units]
-    sizes = np.diff(members.indptr).astype(np.float64)
+    units, T, windows = timeline.units, timeline.T, timeline.windows
+    block_period = np.zeros(timeline.blocks.max() + 1, dtype=np.int64)
+    block_period[timeline.blocks] = timeline.period[units]
+    sizes = np.diff(members.indptr).astype(np.float64)[:, None]
     need_of_unit = need[units]
-    counts = np.bincount(need_of_unit, minlength=n_needs).astype(np.float64)
+    counts = np.maximum(np.bincount(need_of_unit, minlength=n_needs), 1).astype(np.float64)[:, None]
 
-    def scan(unit_period: np.ndarray) -> np.ndarray:
-        """LLR of every region (rows) in every window (columns) for the given periods of ``units``."""
+    def shares(recent: np.ndarray) -> np.ndarray:
+        return np.stack([np.bincount(need_of_unit, weights=recent[:, j], minlength=n_needs) for j in range(len(windows))],
+                        axis=1) / counts
+
+    def llr(unit_period: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         recent = np.stack([unit_period >= T - w for w in windows], axis=1).astype(np.float32)
-        a = np.asarray(members @ recent)
-        q = np.stack([np.bincount(need_of_unit, weights=recent[:, j], minlength=n_needs) for j in range(len(windows))], axis=1)
-        q = q / np.maximum(counts, 1.0)[:, None]
-        return _llr(a, sizes[:, None], q[region_need])
+        q = shares(recent)
+        return _llr(np.asarray(members @ recent), sizes, q[region_need]), q
 
-    observed = scan(period[units])
-    need_share = np.stack(
-        [np.bincount(need_of_unit, weights=(period[units] >= T - w).astype(float), minlength=n_needs) for w in windows], axis=1
-    ) / np.maximum(counts, 1.0)[:, None]
-    best = observed.max(axis=1)
+    observed, need_share = llr(timeline.period[units])
     rng = np.random.default_rng(config.seed)
-    null_max = np.empty(config.n_permutations)
-    for b in range(config.n_permutations):
-        null_max[b] = scan(rng.permutation(block_period)[block_codes]).max()
-    p_value = (1.0 + (null_max[None, :] >= best[:, None]).sum(axis=1)) / (config.n_permutations + 1)
-    order = np.argsort(-best, kind="stable")
-    order = order[p_value[order] <= config.alpha]
-    threshold = float(np.quantile(null_max, 1 - config.alpha)) if config.n_permutations else float("nan")
+    null_max = np.array(
+        [llr(rng.permutation(block_period)[timeline.blocks])[0].max() for _ in range(config.n_permutations)]
+    )
+    threshold = float(np.quantile(null_max, 1 - config.alpha))
+    return _Scan(members, region_need, observed, need_share, null_max, threshold)
 
+
+def _pick(
+    Xn: np.ndarray, need: np.ndarray, timeline: _Timeline, scan: _Scan, n_needs: int, config: EmergingConfig
+) -> list[dict]:
+    """Significant regions, strongest first, as sub-needs: the best ball around each, kept when it
+    passes the gates (size, reviews, growth) and is significant on its own."""
+    units, period, T, windows = timeline.units, timeline.period, timeline.T, timeline.windows
+    best = scan.observed.max(axis=1)
+    order = np.argsort(-best, kind="stable")
+    order = order[scan.p_value(best[order]) <= config.alpha]
     chosen: list[dict] = []
     taken = np.zeros(len(need), dtype=bool)
     per_parent: dict[int, int] = {}
@@ -221,43 +287,45 @@ def find_emerging_needs(
     for r in order:
         if len(chosen) >= config.max_subneeds:
             break
-        rows = units[members.indices[members.indptr[r] : members.indptr[r + 1]]]
-        c = int(region_need[r])
+        rows = units[scan.members.indices[scan.members.indptr[r] : scan.members.indptr[r + 1]]]
+        c = int(scan.region_need[r])
         if per_parent.get(c, 0) >= config.max_per_need or taken[rows].mean() >= 0.5:
             continue
-        w = windows[int(np.argmax(observed[r]))]
+        j = int(np.argmax(scan.observed[r]))
+        w = windows[j]
         in_need = (need == c) & ~taken
-        centroid, radius = _best_ball(Xn[rows], Xn, in_need, period, T - w, min(config.region_sizes),
-                                      config.max_parent_share)
+        centroid, radius = _best_ball(Xn[rows], Xn, in_need, period, T - w, min(config.region_sizes), config.max_parent_share)
         ball = np.flatnonzero(in_need & (Xn @ centroid >= radius))
-        in_ball = period[ball]
-        recent = ball[in_ball >= T - w]
-        earlier = ball[(in_ball >= 0) & (in_ball < T - w)]
-        recent_reviews = len(set(block_codes[np.searchsorted(units, recent)]))
-        rate_recent, rate_before = len(recent) / w, len(earlier) / (T - w)
+        recent = ball[period[ball] >= T - w]
+        earlier = ball[(period[ball] >= 0) & (period[ball] < T - w)]
+        recent_reviews = len(set(timeline.blocks[np.searchsorted(units, recent)]))
         # The ball must be significant on its own: not thanks to mentions another sub-need took.
         ball_llr = float(_llr(np.array([len(recent)], float), np.array([len(recent) + len(earlier)], float),
-                              np.array([need_share[c, windows.index(w)]]))[0])
+                              np.array([scan.need_share[c, j]]))[0])
         if (
             len(ball) > config.max_parent_share * need_sizes[c]
             or recent_reviews < config.min_reviews
-            or rate_recent < config.min_growth * rate_before
-            or ball_llr < threshold
+            or len(recent) / w < config.min_growth * len(earlier) / (T - w)
+            or ball_llr < scan.threshold
         ):
             continue
         taken[ball] = True
         per_parent[c] = per_parent.get(c, 0) + 1
         chosen.append(
             {
-                "parent_need_id": c, "llr": ball_llr,
-                "p_value": float((1.0 + np.sum(null_max >= ball_llr)) / (config.n_permutations + 1)), "window": int(w),
-                "since": grid[T - w], "recent_mentions": int(len(recent)), "earlier_mentions": int(len(earlier)),
-                "recent_reviews": int(recent_reviews), "radius": radius, "centroid": centroid, "ball": ball,
+                "parent_need_id": c, "llr": ball_llr, "p_value": float(scan.p_value(ball_llr)[0]), "window": int(w),
+                "since": timeline.grid[T - w], "recent_mentions": int(len(recent)), "earlier_mentions": int(len(earlier)),
+                "recent_reviews": int(recent_reviews), "radius": radius, "centroid": centroid,
             }
         )
-    if not chosen:
-        empty.n_permutations, empty.threshold = config.n_permutations, threshold
-        return empty
+    return chosen
+
+
+def _describe(
+    chosen: list[dict], X: np.ndarray, need: np.ndarray, texts: Sequence[str], timeline: _Timeline, scan: _Scan,
+    n_needs: int, direction: np.ndarray | None, labels: dict[int, str] | None, config: EmergingConfig,
+) -> EmergingNeeds:
+    """The sub-needs with their statistics, and labels from class-based TF-IDF against the rest of the parent."""
     out = EmergingNeeds(
         first_id=n_needs,
         direction=direction,
@@ -265,7 +333,7 @@ def find_emerging_needs(
         centroids=np.vstack([row["centroid"] for row in chosen]).astype(np.float32),
         radii=np.array([row["radius"] for row in chosen]),
         n_permutations=config.n_permutations,
-        threshold=threshold,
+        threshold=scan.threshold,
     )
     out.table = pd.DataFrame(
         [{"need_id": n_needs + j, **{k: row[k] for k in STAT_COLUMNS if k in row}} for j, row in enumerate(chosen)],
@@ -275,7 +343,8 @@ def find_emerging_needs(
     taken_labels = set((labels or {}).values())
     for j, row in enumerate(chosen):
         sub = n_needs + j
-        parent_rows = np.flatnonzero((need == row["parent_need_id"]) & first)
+        # Labels count each mention of a block once, as the scan did.
+        parent_rows = np.flatnonzero((need == row["parent_need_id"]) & timeline.first)
         inside = (assigned[parent_rows] == sub).astype(int)
         keywords = class_tfidf_keywords([texts[i] for i in parent_rows], inside, config.n_keywords).get(1, [])
         label = make_label(keywords)
