@@ -153,17 +153,18 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
     """Per non-negative series: has its level in the last few periods risen above the level before?
 
     For each recent window of ``w`` periods (:func:`default_onset_windows`), the sum ``s1`` of
-    the last ``w`` values (the largest counted as the second largest, so one spike is not an
-    onset) is compared with the sum ``s0`` of the (up to two seasons, at least 24,
+    the last ``w`` values is compared with the sum ``s0`` of the (up to two seasons, at least 24,
     at least 6) values before them by the conditional test of two Poisson rates: under equal
-    rates ``s1`` is binomial with ``s0 + s1`` trials and probability ``w / (w + n0)``. Counts are
-    divided by the dispersion of the earlier values (their variance over their mean, at least
-    1: quasi-Poisson), so noisy series and series in large units need proportionally more
-    evidence. The smallest p-value over the windows, times their number (Bonferroni), is
-    ``onset_p_value``; ``onset_window``, ``recent_level`` (mean of that window), ``base_level``
-    (mean before it) and ``recent_sum`` describe that window; ``integer`` says whether the series
-    holds whole numbers (counts). Only windows where all but at most
-    one value, and the last, lie above the base level count (a rise, not one spike). Series with
+    rates ``s1`` is binomial with ``s0 + s1`` trials and probability ``w / (w + n0)``. In both
+    stretches the largest value counts as the second largest: one spike is not an onset, and one
+    burst long ago (a review published five times in a month) does not hide one. Counts are
+    divided by the dispersion of the earlier values (their variance over their mean, at least 1:
+    quasi-Poisson), so noisy series and series in large units need proportionally more evidence.
+    The smallest p-value over the windows, times their number (Bonferroni), is
+    ``onset_p_value``; ``onset_window``, ``recent_level`` and ``base_level`` (the two stretches'
+    means, largest values capped as above) and ``recent_sum`` describe that window; ``integer``
+    says whether the series holds whole numbers (counts). Only windows where all but at most one
+    value, and the last, lie above the base level count (a rise, not one spike). Series with
     negative values, or too short for any window, get ``onset_p_value`` 1.
     """
     m = int(season_length)
@@ -182,24 +183,20 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
         index=ids,
     )
     for w in windows:
-        recent = frame[frame["back"] < w]
-        base = frame[(frame["back"] >= w) & (frame["back"] < w + base_len)]
-        b = base.groupby(UNIQUE_ID)[Y].agg(["sum", "size", "mean", "var"]).reindex(ids)
-        r = recent.groupby(UNIQUE_ID)[Y].agg(["sum", "size", "mean", "last"]).reindex(ids)
-        # The window's largest value counts as its second largest: one spike is not an onset.
-        rank = recent.groupby(UNIQUE_ID)[Y].rank(method="first", ascending=False)
-        top = recent[Y].where(rank == 1).groupby(recent[UNIQUE_ID]).max().reindex(ids)
-        second = recent[Y].where(rank == 2).groupby(recent[UNIQUE_ID]).max().reindex(ids)
-        capped = (r["sum"] - top + second).to_numpy()
+        recent = frame[frame["back"] < w].assign(capped=lambda d: _cap_largest(d))
+        base = frame[(frame["back"] >= w) & (frame["back"] < w + base_len)].assign(capped=lambda d: _cap_largest(d))
+        b = base.groupby(UNIQUE_ID)["capped"].agg(["sum", "size", "mean", "var"]).reindex(ids)
+        r = recent.groupby(UNIQUE_ID)["capped"].agg(["sum", "mean"]).reindex(ids)
+        last = recent.groupby(UNIQUE_ID)[Y].last().reindex(ids).to_numpy()
         above = (recent[Y].to_numpy() > recent[UNIQUE_ID].map(b["mean"]).to_numpy()).astype(float)
         n_above = pd.Series(above, index=recent.index).groupby(recent[UNIQUE_ID]).sum().reindex(ids).to_numpy()
         with np.errstate(all="ignore"):
             dispersion = np.where(b["mean"] > 0, np.maximum(b["var"].fillna(0.0) / b["mean"], 1.0), 1.0)
-            s1, s0 = capped / dispersion, b["sum"].to_numpy() / dispersion
+            s1, s0 = r["sum"].to_numpy() / dispersion, b["sum"].to_numpy() / dispersion
             share = w / (w + b["size"].to_numpy())
             # P(X >= s1) for X ~ Binomial(s0 + s1, share), extended to non-integer counts.
             p = np.where(s1 > 0, stats.beta.cdf(share, np.maximum(s1, 1e-9), s0 + 1.0), 1.0)
-        persistent = (n_above >= w - 1) & (r["last"].to_numpy() > b["mean"].to_numpy())
+        persistent = (n_above >= w - 1) & (last > b["mean"].to_numpy())
         usable = nonneg & (n_obs >= w + 6) & (b["size"].to_numpy() >= 6) & persistent
         p = np.where(usable, np.minimum(p * len(windows), 1.0), 1.0)
         better = p < best["onset_p_value"].to_numpy()
@@ -209,6 +206,19 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
         best.loc[better, "base_level"] = b["mean"].to_numpy()[better]
         best.loc[better, "recent_sum"] = r["sum"].to_numpy()[better]
     return best
+
+
+def _cap_largest(part: pd.DataFrame) -> np.ndarray:
+    """``y`` of each series in ``part`` with its largest value replaced by its second largest."""
+    values = part[Y].to_numpy(dtype=np.float64).copy()
+    if not len(values):
+        return values
+    g = part.groupby(UNIQUE_ID, sort=False)[Y]
+    rank = g.rank(method="first", ascending=False).to_numpy()
+    second = part[Y].where(rank == 2).groupby(part[UNIQUE_ID]).transform("max").to_numpy()
+    top = rank == 1
+    values[top] = np.where(np.isnan(second[top]), values[top], second[top])
+    return values
 
 
 def _seasonal_strength(frame: pd.DataFrame) -> pd.Series:
