@@ -308,6 +308,29 @@ def bench_series(args) -> None:
     print("\nroutes of ramp cuts:", ramps["route"].value_counts().to_dict())
 
 
+def bench_cost(base: pd.DataFrame, args) -> None:
+    """CPU seconds of the insight stage on the whole base corpus with and without the sub-need scan
+    (warm embedding cache, runs interleaved so other load hits both alike)."""
+    from launchlab.embeddings import SentenceTransformerEmbedder
+    from launchlab.insight import discover_needs
+    from launchlab.insight.config import EmergingConfig, InsightConfig
+
+    embedder = SentenceTransformerEmbedder()
+    rows = []
+    for repeat in range(args.repeats):
+        for enabled in (False, True):
+            config = InsightConfig(level="mention", cache_dir=args.cache_dir, emerging=EmergingConfig(enabled=enabled))
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = discover_needs(base, embedder=embedder, config=config)
+            rows.append({"scan": enabled, "repeat": repeat, "wall_s": time.perf_counter() - wall,
+                         "cpu_s": time.process_time() - cpu, "n_mentions": result.metrics["n_mentions"],
+                         "n_emerging_needs": result.metrics["n_emerging_needs"]})
+    table = pd.DataFrame(rows).groupby("scan")[["wall_s", "cpu_s", "n_mentions", "n_emerging_needs"]].median()
+    print(table.to_string(float_format="{:.1f}".format))
+    print(f"insight with the scan / without: {table.loc[True, 'cpu_s'] / table.loc[False, 'cpu_s']:.2f}x CPU, "
+          f"{table.loc[True, 'wall_s'] / table.loc[False, 'wall_s']:.2f}x wall")
+
+
 def trendless_series(seed: int = 2024) -> pd.DataFrame:
     """Seeded monthly series without a trend, 100 per family (48-120 months): shuffled M3 monthly
     series (the real marginals, order destroyed), white noise, AR(1) with phi 0.5 and 0.8,
@@ -400,7 +423,8 @@ def bench_m3(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", default="planted", choices=["planted", "m3", "series", "embed"])
+    parser.add_argument("--part", default="planted", choices=["planted", "m3", "series", "cost", "embed"])
+    parser.add_argument("--repeats", type=int, default=3, help="cost: interleaved runs per mode")
     parser.add_argument("--n-jobs", type=int, default=1, help="statsforecast processes")
     parser.add_argument("--topics", default=",".join(TOPICS), help="planted topics (comma-separated)")
     parser.add_argument("--shares", type=lambda v: [float(x) for x in v.split(",")], default=[0.05, 0.1, 0.2],
@@ -426,6 +450,9 @@ def main() -> None:
     base = load_base()
     if args.part == "embed":
         embed_corpus(base, args.cache_dir)
+    elif args.part == "cost":
+        embed_corpus(base, args.cache_dir)
+        bench_cost(base, args)
     elif args.part == "planted":
         embed_corpus(base, args.cache_dir)
         bench_planted(base, args)

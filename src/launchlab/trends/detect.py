@@ -162,7 +162,7 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
     quasi-Poisson), so noisy series and series in large units need proportionally more evidence.
     The smallest p-value over the windows, times their number (Bonferroni), is
     ``onset_p_value``; ``onset_window``, ``recent_level`` and ``base_level`` (the two stretches'
-    means, largest values capped as above) and ``recent_sum`` describe that window; ``integer``
+    means, largest values capped as above) and ``recent_sum`` (the window's plain sum) describe that window; ``integer``
     says whether the series holds whole numbers (counts). Only windows where all but at most one
     value, and the last, lie above the base level count (a rise, not one spike). Series with
     negative values, or too short for any window, get ``onset_p_value`` 1.
@@ -187,7 +187,8 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
         base = frame[(frame["back"] >= w) & (frame["back"] < w + base_len)].assign(capped=lambda d: _cap_largest(d))
         b = base.groupby(UNIQUE_ID)["capped"].agg(["sum", "size", "mean", "var"]).reindex(ids)
         r = recent.groupby(UNIQUE_ID)["capped"].agg(["sum", "mean"]).reindex(ids)
-        last = recent.groupby(UNIQUE_ID)[Y].last().reindex(ids).to_numpy()
+        raw = recent.groupby(UNIQUE_ID)[Y].agg(["sum", "last"]).reindex(ids)
+        last = raw["last"].to_numpy()
         above = (recent[Y].to_numpy() > recent[UNIQUE_ID].map(b["mean"]).to_numpy()).astype(float)
         n_above = pd.Series(above, index=recent.index).groupby(recent[UNIQUE_ID]).sum().reindex(ids).to_numpy()
         with np.errstate(all="ignore"):
@@ -204,7 +205,7 @@ def onset_statistics(train: pd.DataFrame, season_length: int, windows: tuple[int
         best.loc[better, "onset_window"] = w
         best.loc[better, "recent_level"] = r["mean"].to_numpy()[better]
         best.loc[better, "base_level"] = b["mean"].to_numpy()[better]
-        best.loc[better, "recent_sum"] = r["sum"].to_numpy()[better]
+        best.loc[better, "recent_sum"] = raw["sum"].to_numpy()[better]
     return best
 
 
