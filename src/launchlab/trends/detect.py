@@ -5,6 +5,12 @@ deviation per season position) when a series holds at least two seasons; the tre
 slope over the last ``window`` periods of the adjusted series. Its p-value uses an effective
 sample size shrunk by the residuals' lag-1 autocorrelation, because neighbouring periods of a
 demand series are rarely independent and plain OLS would call too many trends significant.
+
+Two further kinds of evidence catch what a slope over the whole window misses: an onset test
+(:func:`onset_statistics`: the last few periods against the level before them, for counts and
+other non-negative series), which calls a ramp from little or nothing within a few periods; and
+the forecast's expected growth in units of its own uncertainty, which weighs the whole history.
+A forecast may veto a trend only when its model can express one (:func:`can_express_trend`).
 """
 
 from __future__ import annotations
