@@ -250,6 +250,22 @@ def forecast_sd(forecasts: pd.DataFrame, levels: list[int] | tuple[int, ...]) ->
     return out.where(out > 0)
 
 
+def growth_z(
+    forecast_mean: pd.Series, base_mean: pd.Series, sd: pd.Series, counts: pd.Series | None = None
+) -> pd.Series:
+    """The forecast's expected change on the base level in units of its per-period standard deviation.
+
+    For series of counts (``counts`` true) the standard deviation is at least the Poisson one,
+    ``sqrt(forecast_mean)``: a series as regular as an evenly spread count has intervals narrower
+    than its counting noise, and a small uptick would look like many deviations.
+    """
+    sd = sd.reindex(forecast_mean.index)
+    if counts is not None:
+        poisson = np.sqrt(forecast_mean.clip(lower=0.0))
+        sd = sd.where(~counts.reindex(forecast_mean.index).fillna(False).astype(bool), np.fmax(sd, poisson))
+    return (forecast_mean - base_mean.reindex(forecast_mean.index)) / sd.where(sd > 0)
+
+
 def can_express_trend(model: str) -> bool:
     """Whether a forecast by ``model`` (a model name or ``mean(A,B,…)``) can show a trend: all members can.
 

@@ -21,6 +21,7 @@ from launchlab.trends.detect import (
     can_express_trend,
     classify,
     forecast_sd,
+    growth_z,
     onset_statistics,
     trend_statistics,
 )
@@ -259,17 +260,17 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
     growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
     model = forecasts.groupby(UNIQUE_ID)["model"].first()
     statistics = statistics.join(onset_statistics(train, m))
-    growth_z = (forecast_mean - base_mean) / forecast_sd(forecasts, config.levels)
+    z = growth_z(forecast_mean, base_mean, forecast_sd(forecasts, config.levels), counts=statistics["integer"])
     statistics["class"] = classify(
         statistics, alpha=config.alpha, min_change=config.min_change, growth=growth,
-        trend_capable=model.map(can_express_trend), growth_z=growth_z, seasonal_strength=config.seasonal_strength,
+        trend_capable=model.map(can_express_trend), growth_z=z, seasonal_strength=config.seasonal_strength,
         emerging_ratio=config.emerging_ratio,
     )
     out = pd.DataFrame(
         {
             "class": statistics["class"],
             "growth": growth,
-            "growth_z": growth_z,
+            "growth_z": z,
             "slope": statistics["slope"],
             "p_value": statistics["p_value"],
             "velocity": statistics["velocity"],
