@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from launchlab.trends import TrendsConfig, forecast_trends
-from launchlab.trends.detect import can_express_trend, classify, onset_statistics, trend_statistics
+from launchlab.trends.detect import can_express_trend, classify, forecast_sd, onset_statistics, trend_statistics
 
 FAST = dict(backtest_windows=0, horizon=6)
 
@@ -91,3 +91,17 @@ def test_a_forecast_expecting_growth_calls_rising_on_a_weaker_slope_only_if_it_c
     assert classify(stats, **kwargs, trend_capable=capable, growth_z=pd.Series({"gentle": 0.1}))["gentle"] == "stable"
     level = pd.Series({"gentle": False})
     assert classify(stats, **kwargs, trend_capable=level, growth_z=pd.Series({"gentle": 0.5}))["gentle"] == "stable"
+
+
+def test_evenly_spread_counts_are_not_rising():
+    # About 1.5, then 2 reviews a month dealt out evenly (the benchmark's control): more regular
+    # than counting noise, so the forecast's own interval makes the small uptick look like 0.2
+    # standard deviations; a count's standard deviation is at least the Poisson one.
+    even = np.array([1.0, 2.0] * 18 + [2.0, 2, 2, 3, 2, 2, 2, 2, 3, 2, 2, 2])
+    result = forecast_trends(_frame({"even": even}), config=TrendsConfig(**FAST))
+    trends = result.tables["trends"].set_index("unique_id")
+    own_sd = forecast_sd(result.tables["forecasts"], [80, 95])["even"]
+    assert (trends.loc["even", "forecast_mean"] - trends.loc["even", "base_mean"]) / own_sd >= 0.2
+    assert trends.loc["even", "p_value"] < 0.5 and trends.loc["even", "slope"] > 0
+    assert trends.loc["even", "growth_z"] < 0.2
+    assert trends.loc["even", "class"] not in ("emerging", "rising")
