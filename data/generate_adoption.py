@@ -28,7 +28,7 @@ import pandas as pd
 
 SEED = 20260316
 LAUNCH = "2026-03-16"
-WEEKS = 15
+WEEKS = 17
 P, Q, M = 0.01, 0.22, 12_000.0
 DISPERSION = 25.0
 PRODUCT = "true-petite-midi-dress"
