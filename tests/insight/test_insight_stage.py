@@ -179,8 +179,8 @@ def test_bad_rows_are_quarantined_with_reasons(topics):
     q = res.quarantine
     assert dict(zip(q.review_id, q.reason)) == {
         "e1": "text is empty",
-        "e2": "text is not a string",
-        "zipper-0": "duplicate review_id",
+        "e2": "text is empty",
+        "zipper-0": "duplicate review id (first kept)",
         "e4": "rating outside 1-5",
     }
     assert list(q.columns) == list(bad.columns) + ["reason"]

@@ -19,6 +19,7 @@ from launchlab.concepts.panel import simulate_panel, validate_reviews
 from launchlab.concepts.scorer import ConceptScorer
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
+from launchlab.io import require_concepts
 from launchlab.results import StageResult
 from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON, SOURCE_ROW
 
@@ -290,46 +291,18 @@ def score_concepts(
 
 # ---------------------------------------------------------------- validation
 def _validate_concepts(concepts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if not isinstance(concepts, pd.DataFrame):
-        raise InputError("concepts must be a table (pandas DataFrame)", fix="load it with launchlab's concepts loader")
-    if len(concepts) == 0:
-        raise InputError(
-            "the concepts table is empty", column=CONCEPT_ID, fix="add at least one concept with an id, name and description"
-        )
-    for col in (CONCEPT_ID, NAME, DESCRIPTION):
-        if col not in concepts:
-            raise InputError(
-                "the concepts table has no such column", column=col, fix=f"add a {col} column (or map yours onto it)"
-            )
-    frame = concepts.reset_index(drop=True).copy()
-    rows = frame[SOURCE_ROW] if SOURCE_ROW in frame else pd.Series(np.arange(1, len(frame) + 1))
-    ids = frame[CONCEPT_ID].astype(str).str.strip()
-    dup = ids.duplicated(keep="first") & frame[CONCEPT_ID].notna()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(
-            f"concept_id {ids.iloc[i]!r} appears more than once",
-            row=int(rows.iloc[i]),
-            column=CONCEPT_ID,
-            fix="give every concept a unique id",
-        )
-    reasons = pd.Series("", index=frame.index)
-    for col in (CONCEPT_ID, NAME, DESCRIPTION):
-        blank = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
-        reasons = reasons.where(~blank | (reasons != ""), f"empty {col}")
-    bad = reasons != ""
-    quarantine = concepts.reset_index(drop=True).loc[bad].copy()
-    quarantine[REASON] = reasons[bad].to_numpy()
-    usable = frame.loc[~bad].reset_index(drop=True)
-    usable[CONCEPT_ID] = usable[CONCEPT_ID].astype(str).str.strip()
+    """Usable concepts and the quarantined rest (original columns + reason) by the concepts
+    contract; a repeated concept id raises, as scores are keyed by id."""
+    frame, problems = require_concepts(concepts, allow=("description", "id", "name", "price"))
+    usable, _ = problems.set_aside(frame)
+    _, quarantine = problems.set_aside(concepts.reset_index(drop=True))
     if len(usable) == 0:
         raise InputError(
             f"no usable concept: every row has an empty id, name or description ({quarantine[REASON].iloc[0]})",
             column=DESCRIPTION,
             fix="give each concept an id, a name and a description",
         )
-    usable[CLAIMS] = [_as_list(c) for c in usable[CLAIMS]] if CLAIMS in usable else [[] for _ in range(len(usable))]
-    return usable, quarantine
+    return usable.reset_index(drop=True), quarantine
 
 
 def _validate_needs(needs: pd.DataFrame, embedder: Embedder) -> pd.DataFrame:

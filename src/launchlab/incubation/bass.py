@@ -13,7 +13,9 @@ from scipy.optimize import least_squares
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, _row_number, coerce_metric, metric_key
+from launchlab.incubation.ab import _clean, metric_key
+from launchlab.io import require_series, row_number
+from launchlab.io.series import Y_RULES
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 
@@ -386,27 +388,9 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
     identified.
     """
     cfg = config or BassConfig()
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(
-            f"missing column {missing[0]!r} (available columns: {', '.join(map(repr, series.columns))})",
-            column=missing[0],
-            fix="give a long frame with unique_id, ds and y (the loaders convert wide files)",
-        )
-    data = series.reset_index(drop=True)
-    if len(data) == 0:
-        raise InputError("the series frame has no rows", fix="check the file")
-    y_all, _ = coerce_metric(data, Y, "<series>")
-    dup = data.duplicated([UNIQUE_ID, DS], keep="first")
-    if dup.any():
-        pos = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(
-            f"series {data[UNIQUE_ID].iloc[pos]!r} has period {data[DS].iloc[pos]!r} twice",
-            row=_row_number(data, pos), column=DS, fix="keep one row per series and period",
-        )
-
-    reasons = pd.Series(pd.NA, index=data.index, dtype="object")
-    reasons[y_all.isna()] = "missing y"
+    data, problems = require_series(series, allow=Y_RULES)
+    y_all = data[Y]
+    reasons = problems.reason.copy()
     if not cfg.cumulative:
         reasons[reasons.isna() & (y_all < 0)] = "negative adoptions"
     rng = np.random.default_rng(cfg.seed)
@@ -415,17 +399,10 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
     estimators: dict[str, BassDiffusion] = {}
     prelaunch = 0
 
-    if not (pd.api.types.is_datetime64_any_dtype(data[DS]) or pd.api.types.is_numeric_dtype(data[DS])):
-        parsed = pd.to_datetime(data[DS], errors="coerce")
-        if parsed.notna().all():
-            data[DS] = parsed
     for sid, grp in data.groupby(UNIQUE_ID, sort=False):
         sid = str(sid)
         grp = grp.sort_values(DS)
         ds = grp[DS]
-        if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds)):
-            raise InputError(f"ds of series {sid!r} is neither a date nor a number", column=DS,
-                             fix="convert ds to dates or integer periods")
         yv = y_all[grp.index]
         ok = reasons[grp.index].isna()
         if cfg.cumulative:
@@ -433,7 +410,7 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
             drops = np.flatnonzero(np.diff(vals) < 0)
             if drops.size:
                 pos = grp.index[ok][drops[0] + 1]
-                raise InputError(f"cumulative series {sid!r} decreases", row=_row_number(data, int(pos)),
+                raise InputError(f"cumulative series {sid!r} decreases", row=row_number(data, int(pos)),
                                  column=Y, fix="give per-period values, or fix the cumulative counts")
         positive = np.flatnonzero((yv > 0).to_numpy() & ok.to_numpy())
         if positive.size == 0:

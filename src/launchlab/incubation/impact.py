@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, coerce_metric, metric_key
+from launchlab.incubation.ab import _clean, metric_key
+from launchlab.io import require_series
+from launchlab.io.series import Y_RULES
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 
@@ -56,13 +58,8 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
     ``metrics`` and the quarantined rows.
     """
     cfg = config
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(f"missing column {missing[0]!r}", column=missing[0],
-                         fix="give a long frame with unique_id, ds and y")
-    data = series.reset_index(drop=True).copy()
-    data[UNIQUE_ID] = data[UNIQUE_ID].astype(str)
-    y_all, _ = coerce_metric(data, Y, "<series>")
+    data, _ = require_series(series, allow=Y_RULES)
+    y_all = data[Y]
     ids = list(dict.fromkeys(data[UNIQUE_ID]))
     if cfg.treated not in ids:
         raise InputError(f"treated series {cfg.treated!r} not found (series: {ids[:10]})", column=UNIQUE_ID,
@@ -76,11 +73,6 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
                          fix="add series that did not get the campaign (other products, regions or stores)")
     data = data[data[UNIQUE_ID].isin([cfg.treated, *controls])]
     y_all = y_all[data.index]
-    dup = data.duplicated([UNIQUE_ID, DS])
-    if dup.any():
-        pos = data.index[dup.to_numpy()][0]
-        raise InputError(f"series {data.at[pos, UNIQUE_ID]!r} has period {data.at[pos, DS]!r} twice", column=DS,
-                         fix="keep one row per series and period")
     wide = pd.DataFrame({UNIQUE_ID: data[UNIQUE_ID], DS: data[DS], Y: y_all}).pivot(
         index=DS, columns=UNIQUE_ID, values=Y)
     wide = wide.reindex(columns=[cfg.treated, *controls]).sort_index()

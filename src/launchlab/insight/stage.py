@@ -10,6 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from launchlab.embeddings import Embedder, ProgressCallback
 from launchlab.errors import InputError
+from launchlab.io import RATING_RANGE, require_columns, review_problems
 from launchlab.insight.cache import CachedEmbedder
 from launchlab.insight.config import InsightConfig
 from launchlab.insight.labels import pick_quotes
@@ -293,30 +294,14 @@ def _dominant_need(unit_need: np.ndarray, owner: np.ndarray, n: int) -> np.ndarr
 
 
 def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Split input rows into usable ones and quarantined ones (original columns + ``reason``)."""
-    for col in (REVIEW_ID, TEXT):
-        if col not in reviews.columns:
-            raise InputError(
-                "the reviews have no text column" if col == TEXT else "the reviews have no id column",
-                column=col,
-                fix=f"map your column to {col!r} with the loader's column flags",
-            )
-    reason = pd.Series("", index=reviews.index, dtype=object)
-    is_text = reviews[TEXT].map(lambda v: isinstance(v, str))
-    reason[~is_text] = "text is not a string"
-    empty = is_text & (reviews[TEXT].map(lambda v: isinstance(v, str) and not v.strip()))
-    reason[empty & (reason == "")] = "text is empty"
-    if RATING in reviews.columns:
-        rating = pd.to_numeric(reviews[RATING], errors="coerce")
-        bad = reviews[RATING].notna() & ~rating.between(1, 5)
-        reason[bad & (reason == "")] = "rating outside 1-5"
-    ids = reviews[REVIEW_ID].astype(str)
-    dup = ids.duplicated(keep="first") & (reason == "")
-    reason[dup] = "duplicate review_id"
-    keep = (reason == "").to_numpy()
-    quarantine = reviews.loc[~keep].copy()
-    quarantine[REASON] = reason[~keep].to_numpy()
-    frame = reviews.loc[keep].copy()
+    """Split input rows by the reviews contract into usable ones and quarantined ones (original
+    columns + ``reason``)."""
+    require_columns(reviews, (REVIEW_ID, TEXT), source="<reviews>", fix="map your columns with the loader's column flags")
+    frame = reviews.reset_index(drop=True)
+    problems = review_problems(frame, rating_range=RATING_RANGE)
+    keep = problems.ok.to_numpy()
+    frame, quarantine = problems.set_aside(frame)
+    frame = frame.copy()
     frame[REVIEW_ID] = frame[REVIEW_ID].astype(str)
     if RATING in frame.columns:
         frame[RATING] = pd.to_numeric(frame[RATING], errors="coerce").astype(float)
@@ -327,7 +312,7 @@ def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.
             column=TEXT,
             fix="supply at least one review with non-empty text",
         )
-    return frame.reset_index(drop=True), quarantine.reset_index(drop=True), keep
+    return frame.reset_index(drop=True), quarantine, keep
 
 
 def _sentiment_head(
