@@ -20,8 +20,9 @@ from launchlab.concepts.scorer import ConceptScorer
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
 from launchlab.io import require_concepts
+from launchlab.jsonable import to_jsonable
 from launchlab.results import StageResult
-from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON, SOURCE_ROW
+from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON
 
 MODEL_NAME = "launchlab-concept-scorer"
 SCORE_COLUMNS = (
@@ -491,28 +492,18 @@ def _need_facts(
         growth = scorer.growth_[j]
         out.append(
             {
-                "need_id": _jsonable(row["need_id"]),
+                "need_id": to_jsonable(row["need_id"], digits=4),
                 "label": scorer.labels_[j],
                 "match": round(float(m[j]), 3),
                 "share": round(float(row["share"]), 4),
-                "sentiment_mean": _jsonable(row.get("sentiment_mean")),
-                "neg_share": _jsonable(row.get("neg_share")),
+                "sentiment_mean": to_jsonable(row.get("sentiment_mean"), digits=4),
+                "neg_share": to_jsonable(row.get("neg_share"), digits=4),
                 "trend_class": scorer.trend_class_[j],
                 "growth": round(float(growth), 4) if np.isfinite(growth) else None,
                 "quotes": [texts[k] for k in order],
             }
         )
     return out
-
-
-def _jsonable(value: object) -> object:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return round(float(value), 4)
-    return value if isinstance(value, (int, str, bool)) else str(value)
 
 
 def _clean_quote(text: object) -> str:

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import least_squares
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, metric_key
+from launchlab.incubation.config import BassConfig
 from launchlab.io import require_series, row_number
 from launchlab.io.series import Y_RULES
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 
@@ -219,26 +219,6 @@ def _intervals(periods: np.ndarray, values: np.ndarray, cumulative: bool) -> tup
         prev_v = np.concatenate([[0.0], values[:-1]])
         return prev_t, values - prev_v
     return periods - 1.0, values
-
-
-class BassConfig(BaseModel):
-    """Options for :func:`fit_bass`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cumulative: bool = Field(False, description="y holds cumulative adoptions instead of per-period ones.")
-    n_bootstrap: int = Field(200, ge=0, description="Residual-bootstrap refits for the intervals (0 = none).")
-    seed: int = 42
-    interval: float = Field(0.9, gt=0, lt=1, description="Coverage of the bootstrap intervals.")
-    m_max_factor: float = Field(100.0, gt=1, description="Upper bound of m as a multiple of adoptions so far.")
-    p_bounds: tuple[float, float] = (1e-6, 1.0)
-    q_bounds: tuple[float, float] = (0.0, 3.0)
-    fit_periods: int | None = Field(
-        None, ge=3, description="Fit on only the first k periods after launch (the rest is kept to check the forecast)."
-    )
-    horizon: int = Field(12, ge=0, description="Periods forecast beyond the data in tables['bass_fit'].")
-    primary_series: str | None = Field(None, description="Series whose model is registered; default the first one.")
-    min_points: int = Field(3, ge=3)
 
 
 def _step(ds: pd.Series) -> Any:
@@ -464,7 +444,7 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
             "p": fit.p, "q": fit.q, "m": fit.m, "peak_period": peak_k, "peak_value": peak_v,
             "peak_time": t_star, "n_points": int(periods_fit.size), "last_period": last,
             "launch_ds": str(ds0.date()) if isinstance(ds0, pd.Timestamp) and ds0 == ds0.normalize() else (
-                str(ds0) if isinstance(ds0, pd.Timestamp) else _clean(ds0)),
+                str(ds0) if isinstance(ds0, pd.Timestamp) else to_jsonable(ds0)),
             "adopted_so_far": float(obs.sum()), "share_adopted": float(obs.sum() / fit.m),
             "rmse": math.sqrt(ss_res / obs.size), "r2": 1 - ss_res / ss_tot if ss_tot > 0 else None,
             "interval": cfg.interval,
@@ -536,9 +516,9 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
                 "m_max_factor": cfg.m_max_factor, "fit_periods": cfg.fit_periods or 0, "primary_series": primary},
         models={"launchlab-adoption": estimators[primary]},
         quarantine=quarantine.reset_index(drop=True),
-        summary=_clean({"series": len(fits), "primary": primary,
+        summary=to_jsonable({"series": len(fits), "primary": primary,
                         "peaks": {sid: e["peak_period"] for sid, e in fits.items()}}),
-        artifacts={"bass.json": _clean(fits)},
+        artifacts={"bass.json": to_jsonable(fits)},
         warnings=warn,
     )
 

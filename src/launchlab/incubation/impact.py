@@ -12,28 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, metric_key
+from launchlab.incubation.config import ImpactConfig
 from launchlab.io import require_series
 from launchlab.io.series import Y_RULES
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
-
-
-class ImpactConfig(BaseModel):
-    """Options for :func:`estimate_impact`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    treated: str = Field(description="unique_id of the series that got the campaign.")
-    controls: list[str] | None = Field(None, description="Control series; None means every other series.")
-    intervention: str | int | float = Field(description="First ds of the campaign (date or integer period).")
-    alpha: float = Field(0.05, gt=0, lt=1)
-    ridge: float = Field(0.0, ge=0, description="Ridge penalty on standardised controls (0 = ordinary least squares).")
-    min_pre_periods: int = Field(8, ge=3)
 
 
 def _as_ds(value: Any, ds: pd.Series) -> Any:
@@ -178,7 +165,7 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
         params={"treated": cfg.treated, "controls": ",".join(controls), "intervention": str(cfg.intervention),
                 "ridge": cfg.ridge},
         quarantine=quarantine.reset_index(drop=True),
-        summary=_clean({k: report[k] for k in ("treated", "rel_effect", "cum_effect", "p_value", "significant")}),
-        artifacts={"impact.json": _clean(report)},
+        summary=to_jsonable({k: report[k] for k in ("treated", "rel_effect", "cum_effect", "p_value", "significant")}),
+        artifacts={"impact.json": to_jsonable(report)},
         warnings=warnings,
     )
