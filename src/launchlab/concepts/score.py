@@ -4,25 +4,25 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from launchlab.concepts.config import COMPONENTS, ConceptsConfig
-from launchlab.concepts.history import history_texts, learn_from_history, outcome_features, validate_history
+from launchlab.concepts.explain import best_quote, explain, need_facts, quote_index, top_needs
+from launchlab.concepts.history import learn_from_history, outcome_features, validate_history
 from launchlab.concepts.lexicon import DEFAULT_PATTERN, compile_terms, defect_mentions
 from launchlab.concepts.norms import apply_norms
 from launchlab.concepts.null_texts import NULL_TEXTS
 from launchlab.concepts.panel import simulate_panel, validate_reviews
 from launchlab.concepts.scorer import ConceptScorer
+from launchlab.concepts.text import clean_quote, concept_units, history_texts
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
 from launchlab.io import require_concepts
-from launchlab.jsonable import to_jsonable
+from launchlab.lists import as_list
 from launchlab.results import StageResult
-from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON
+from launchlab.schemas import CATEGORY, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON
 
 MODEL_NAME = "launchlab-concept-scorer"
 SCORE_COLUMNS = (
@@ -87,13 +87,13 @@ def score_concepts(
     if trends is not None:
         trends = _validate_trends(trends)
 
-    units = [_concept_units(row) for row in usable.itertuples(index=False)]
+    units = [concept_units(row) for row in usable.itertuples(index=False)]
     pattern = compile_terms(config.defect_terms) if config.defect_terms else DEFAULT_PATTERN
     mentions = [[defect_mentions(text, pattern) for text in texts] for texts in units]
     defects = [[bool(found) for found in per_unit] for per_unit in mentions]
     flat = [text for texts in units for text in texts]
     null_texts = list(config.null_texts) if config.null_texts else list(NULL_TEXTS)
-    quotes = [[_clean_quote(q) for q in _as_list(qs)[:5]] for qs in needs.get("quotes", [[]] * len(needs))]
+    quotes = [[clean_quote(q) for q in as_list(qs)[:5]] for qs in needs.get("quotes", [[]] * len(needs))]
     quote_flat = [q for qs in quotes for q in qs if q]
     vectors = embedder.encode(flat + null_texts + quote_flat)
     unit_vecs = vectors[: len(flat)]
@@ -146,16 +146,16 @@ def score_concepts(
     rank = np.empty(len(usable), dtype=int)
     rank[order] = np.arange(1, len(usable) + 1)
 
-    quote_index = _quote_index(quotes)
-    top_idx = [_top_needs(M[i], scorer, config) for i in range(len(usable))]
+    quote_rows = quote_index(quotes)
+    top_idx = [top_needs(M[i], scorer, config) for i in range(len(usable))]
     explanations = [
-        _explain(
+        explain(
             name=str(usable[NAME].iloc[i]),
             score=score[i], lo=lo[i], hi=hi[i], rank=int(rank[i]), n=len(usable),
             comps=components[i], relevance=float(M[i].sum()), needs_idx=top_idx[i],
             risk_terms=sorted({t for found in mentions[i] for t in found}),
             scorer=scorer, needs=needs,
-            quote=_best_quote(concept_vecs[i], top_idx[i], quotes, quote_index, quote_vecs),
+            quote=best_quote(concept_vecs[i], top_idx[i], quotes, quote_rows, quote_vecs),
         )  # fmt: skip
         for i in range(len(usable))
     ]
@@ -169,7 +169,7 @@ def score_concepts(
             explanations[i] += (
                 f" Learned from {n_past} past launches, {learned}; the weighted score alone is {transparent[i]:.0f}."
             )
-    facts = [_need_facts(concept_vecs[i], M[i], top_idx[i], scorer, needs, quotes, quote_index, quote_vecs) for i in range(len(usable))]
+    facts = [need_facts(concept_vecs[i], M[i], top_idx[i], scorer, needs, quotes, quote_rows, quote_vecs) for i in range(len(usable))]
     for i in np.flatnonzero(no_reviews):
         explanations[i] += (
             f" No review is about its category ({usable[CATEGORY].iloc[i]}), so there is no evidence for it:"
@@ -291,6 +291,7 @@ def score_concepts(
 
 
 # ---------------------------------------------------------------- validation
+
 def _validate_concepts(concepts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Usable concepts and the quarantined rest (original columns + reason) by the concepts
     contract; a repeated concept id raises, as scores are keyed by id."""
@@ -383,28 +384,8 @@ def _add_panel_columns(scores: pd.DataFrame, panel: pd.DataFrame, min_segment: i
     return out
 
 
-# ---------------------------------------------------------------- text units
-def _as_list(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, float) and math.isnan(value):
-        return []
-    if isinstance(value, str):
-        return [p.strip() for p in re.split(r"[;|\n]", value) if p.strip()]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip() and str(v) != "nan"]
-    return [str(value)]
-
-
-def _concept_units(row: object) -> list[str]:
-    """Whole text first (name. description. claims), then each claim alone."""
-    claims = list(getattr(row, CLAIMS, []) or [])
-    name, desc = str(getattr(row, NAME)).strip(), str(getattr(row, DESCRIPTION)).strip()
-    whole = ". ".join(p.rstrip(".") for p in [name, desc, *claims] if p) + "."
-    return [whole, *claims]
-
-
 # ---------------------------------------------------------------- uncertainty
+
 def _bootstrap_band(
     scorer: ConceptScorer, M: np.ndarray, R: np.ndarray, needs: pd.DataFrame, config: ConceptsConfig, score_fn
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -433,136 +414,3 @@ def _bootstrap_band(
     scores_b = score_fn(comps_b.reshape(-1, len(COMPONENTS))).reshape(b, n_c)
     alpha = (1.0 - config.interval) / 2.0
     return np.quantile(scores_b, alpha, axis=0), np.quantile(scores_b, 1.0 - alpha, axis=0)
-
-
-# ---------------------------------------------------------------- explanation
-def _top_needs(m: np.ndarray, scorer: ConceptScorer, config: ConceptsConfig) -> list[int]:
-    """Needs that drive the concept's score most (match times the need's weight in the score)."""
-    w = scorer.effective_weights()
-    share = scorer.share_ / max(scorer.share_.max(), 1e-12)
-    pain = scorer.pain_ / max(scorer.pain_.max(), 1e-12)
-    contribution = m * (w["need_fit"] * share + w["pain_relief"] * pain + 1e-9)
-    order = np.argsort(-contribution, kind="stable")
-    return [int(j) for j in order[: config.top_k_needs] if m[j] >= config.min_match]
-
-
-def _quote_index(quotes: list[list[str]]) -> list[list[int]]:
-    index, k = [], 0
-    for qs in quotes:
-        idx = []
-        for q in qs:
-            if q:
-                idx.append(k)
-                k += 1
-        index.append(idx)
-    return index
-
-
-def _best_quote(
-    concept_vec: np.ndarray, need_idx: list[int], quotes: list[list[str]], index: list[list[int]], vecs: np.ndarray
-) -> str | None:
-    """The quote of the concept's top needs closest to the concept."""
-    for j in need_idx:
-        rows = index[j]
-        if rows:
-            sims = vecs[rows] @ concept_vec
-            text = [q for q in quotes[j] if q][int(np.argmax(sims))]
-            return text
-    return None
-
-
-def _need_facts(
-    concept_vec: np.ndarray,
-    m: np.ndarray,
-    need_idx: list[int],
-    scorer: ConceptScorer,
-    needs: pd.DataFrame,
-    quotes: list[list[str]],
-    index: list[list[int]],
-    vecs: np.ndarray,
-    n_quotes: int = 2,
-) -> list[dict]:
-    """Per top need: label, match, share, sentiment, negativity, trend and the quotes closest to the concept."""
-    out = []
-    for j in need_idx:
-        row = needs.iloc[j]
-        rows = index[j]
-        texts = [q for q in quotes[j] if q]
-        order = np.argsort(-(vecs[rows] @ concept_vec), kind="stable")[:n_quotes] if rows else []
-        growth = scorer.growth_[j]
-        out.append(
-            {
-                "need_id": to_jsonable(row["need_id"], digits=4),
-                "label": scorer.labels_[j],
-                "match": round(float(m[j]), 3),
-                "share": round(float(row["share"]), 4),
-                "sentiment_mean": to_jsonable(row.get("sentiment_mean"), digits=4),
-                "neg_share": to_jsonable(row.get("neg_share"), digits=4),
-                "trend_class": scorer.trend_class_[j],
-                "growth": round(float(growth), 4) if np.isfinite(growth) else None,
-                "quotes": [texts[k] for k in order],
-            }
-        )
-    return out
-
-
-def _clean_quote(text: object) -> str:
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    text = " ".join(str(text).split())
-    if len(text) <= _QUOTE_CHARS:
-        return text
-    cut = text[:_QUOTE_CHARS].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + " …"
-
-
-def _explain(
-    *,
-    name: str,
-    score: float,
-    lo: float,
-    hi: float,
-    rank: int,
-    n: int,
-    comps: np.ndarray,
-    relevance: float,
-    needs_idx: list[int],
-    scorer: ConceptScorer,
-    needs: pd.DataFrame,
-    quote: str | None,
-    risk_terms: list[str],
-) -> str:
-    """One paragraph from the facts behind the score (no text generation)."""
-    fit, relief, momentum, white, risk = comps
-    head = f"{name} scores {score:.0f}/100 (band {lo:.0f}–{hi:.0f}), rank {rank} of {n}."
-    if not needs_idx:
-        return (
-            f"{head} It matches none of the {len(needs)} needs found in the reviews "
-            f"(relevance {relevance:.2f}), so there is no customer evidence for it in this corpus."
-        )
-    parts = []
-    for j in needs_idx:
-        row = needs.iloc[j]
-        facts = [f"{float(row['share']):.0%} of reviews"]
-        if "sentiment_mean" in needs and pd.notna(row.get("sentiment_mean")):
-            facts.append(f"mean sentiment {float(row['sentiment_mean']):+.2f}")
-        if "neg_share" in needs and pd.notna(row.get("neg_share")):
-            facts.append(f"{float(row['neg_share']):.0%} negative")
-        if scorer.trend_class_[j]:
-            growth = scorer.growth_[j]
-            trend = f"trend {scorer.trend_class_[j]}"
-            facts.append(trend + (f" ({growth:+.0%})" if np.isfinite(growth) else ""))
-        parts.append(f"“{scorer.labels_[j]}” ({', '.join(facts)})")
-    matched = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    comp = f"Need fit {fit:.0f}, pain relief {relief:.0f}, white space {white:.0f}, " + (
-        f"momentum {momentum:.0f}." if np.isfinite(momentum) else "momentum not scored (no need trends)."
-    )
-    text = f"{head} It speaks mainly to {matched}. {comp}"
-    if risk_terms:
-        words = ", ".join(f"“{t}”" for t in risk_terms)
-        text += f" Risk {risk:.0f}: its text says {words}, which customers complain about."
-    if relevance < 0.2:
-        text += f" Its match to the reviews is weak (relevance {relevance:.2f}), so the score rests on little evidence."
-    if quote:
-        text += f" A customer wrote: “{quote}”"
-    return text

@@ -51,6 +51,7 @@ from scipy.special import ndtr, softmax
 from sklearn.base import BaseEstimator
 
 from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES, TILTS
+from launchlab.concepts.history import outcome_features
 
 CLASS_SIGNAL = {"emerging": 0.75, "rising": 0.5, "stable": 0.0, "seasonal": 0.0, "declining": -0.5}
 """Trend signal for a need whose trend row has a class but no finite growth."""
@@ -281,8 +282,6 @@ class ConceptScorer(BaseEstimator):
         components = self.components_from_match(M, R)
         if getattr(self, "head_", None) is None:
             return self.combine(components)
-        from launchlab.concepts.history import outcome_features
-
         whole = X if isinstance(X, np.ndarray) and X.ndim == 2 else np.vstack([np.atleast_2d(u)[0] for u in X])
         return self.head_.predict_score(outcome_features(components, M.sum(axis=1), whole))
 
