@@ -7,8 +7,51 @@ import numpy as np
 import pandas as pd
 
 from launchlab.concepts.config import ConceptsConfig
-from launchlab.concepts.scorer import ConceptScorer
+from launchlab.concepts.scorer import ConceptScorer, Match
+from launchlab.concepts.text import ConceptTexts
 from launchlab.jsonable import to_jsonable
+from launchlab.schemas import CATEGORY, NAME
+
+
+def explain_concepts(
+    usable: pd.DataFrame, texts: ConceptTexts, match: Match, scorer: ConceptScorer, needs: pd.DataFrame,
+    score: np.ndarray, lo: np.ndarray, hi: np.ndarray, rank: np.ndarray, no_reviews: np.ndarray,
+    history_metrics: dict[str, float], config: ConceptsConfig,
+) -> tuple[list[str], list[list[dict]], list[list[int]]]:
+    """Each concept's explanation paragraph, the facts of its top needs (``top_need_facts``) and
+    the indices of those needs."""
+    quote_rows = quote_index(texts.quotes)
+    M, n = match.M, len(usable)
+    top_idx = [top_needs(M[i], scorer, config) for i in range(n)]
+    explanations = [
+        explain(
+            name=str(usable[NAME].iloc[i]),
+            score=score[i], lo=lo[i], hi=hi[i], rank=int(rank[i]), n=n,
+            comps=match.components[i], relevance=float(M[i].sum()), needs_idx=top_idx[i],
+            risk_terms=sorted({t for found in texts.mentions[i] for t in found}),
+            scorer=scorer, needs=needs,
+            quote=best_quote(match.concept_vecs[i], top_idx[i], texts.quotes, quote_rows, texts.quote_vecs),
+        )  # fmt: skip
+        for i in range(n)
+    ]
+    if scorer.head_ is not None:
+        n_past = int(history_metrics.get("history_n", 0))
+        for i in range(n):
+            if scorer.head_.task == "classification":
+                learned = f"its chance of success is {score[i]:.0f}%"
+            else:
+                learned = f"its predicted outcome ranks at the {score[i]:.0f}th percentile"
+            explanations[i] += (
+                f" Learned from {n_past} past launches, {learned}; the weighted score alone is {match.transparent[i]:.0f}."
+            )
+    facts = [need_facts(match.concept_vecs[i], M[i], top_idx[i], scorer, needs, texts.quotes, quote_rows, texts.quote_vecs)
+             for i in range(n)]
+    for i in np.flatnonzero(no_reviews):
+        explanations[i] += (
+            f" No review is about its category ({usable[CATEGORY].iloc[i]}), so there is no evidence for it:"
+            " treat the score as unknown."
+        )
+    return explanations, facts, top_idx
 
 
 def top_needs(m: np.ndarray, scorer: ConceptScorer, config: ConceptsConfig) -> list[int]:

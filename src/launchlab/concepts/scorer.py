@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,19 @@ def need_series_id(need_id: object) -> str:
     except (TypeError, ValueError):
         pass
     return f"need-{need_id}"
+
+
+@dataclass
+class Match:
+    """How the concepts meet the needs: match ``M`` and risk ``R`` (concepts x needs), the
+    components, relevance, transparent score and each concept's whole-text embedding."""
+
+    M: np.ndarray
+    R: np.ndarray
+    components: np.ndarray
+    relevance: np.ndarray
+    transparent: np.ndarray
+    concept_vecs: np.ndarray
 
 
 class ConceptScorer(BaseEstimator):

@@ -1,9 +1,13 @@
-"""The texts of a concept as the scorer reads them, and quotes as the explanations show them."""
+"""The texts of a concept as the scorer reads them (and their embeddings), and quotes as the
+explanations show them."""
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from launchlab.schemas import CLAIMS, DESCRIPTION, NAME, TEXT
@@ -40,3 +44,25 @@ def clean_quote(text: object) -> str:
         return text
     cut = text[:QUOTE_CHARS].rsplit(" ", 1)[0]
     return cut.rstrip(",;:") + " …"
+
+
+@dataclass
+class ConceptTexts:
+    """The texts behind a scoring run and their embeddings.
+
+    ``units``: each concept's texts (whole text, then each claim); ``mentions``: the defect words
+    each unit asserts; ``unit_vecs``: one ``(k_i, dim)`` array per concept; ``null_vecs``: the
+    unrelated product texts the relevance is measured against; ``quotes``: the needs' quotes
+    (cleaned), ``quote_vecs`` the embeddings of the non-empty ones, in order."""
+
+    units: list[list[str]]
+    mentions: list[list[list[str]]]
+    pattern: re.Pattern[str]
+    unit_vecs: list[np.ndarray]
+    null_vecs: np.ndarray
+    quotes: list[list[str]]
+    quote_vecs: np.ndarray
+
+    @property
+    def defects(self) -> list[list[bool]]:
+        return [[bool(found) for found in per_unit] for per_unit in self.mentions]

@@ -4,6 +4,7 @@ however often the experiment is looked at, one look per exposure date."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,10 @@ import pandas as pd
 from launchlab.incubation import stats as st
 from launchlab.incubation.arms import as_float, compare_all
 from launchlab.incubation.config import ABConfig
+from launchlab.incubation.experiment import pool
+
+Look = tuple[str, dict[str, st.ArmSummary]]
+"""A look at the experiment: its date and the arms' summaries up to it."""
 
 
 def read_sequential(
@@ -64,3 +69,27 @@ def read_sequential(
     meta = {"method": "mSPRT, normal mixture (always-valid p-value and confidence sequence)",
             "looks": len(looks), "tau2": tau2_used}
     return meta, pd.DataFrame(rows)
+
+
+def pooled_looks(rows: pd.DataFrame, dates: pd.Series, ok: pd.Series, binary: bool, n_arms: int) -> list[Look]:
+    """One look per exposure date from aggregated rows (columns v, n, t): the arms' totals up to
+    it, once every arm has at least 2 units."""
+    looks = []
+    for day in sorted(dates[ok].unique()):
+        look_sums = pool(rows[ok & (dates <= day)], binary)
+        if len(look_sums) == n_arms and all(as_float(s.n) >= 2 for s in look_sums.values()):
+            looks.append((str(pd.Timestamp(day).date()), look_sums))
+    return looks
+
+
+def unit_looks(
+    dates: pd.Series, used: pd.Series, summarise: Callable[[pd.Series], dict[str, st.ArmSummary] | None]
+) -> list[Look]:
+    """One look per exposure date from unit-level rows: ``summarise(rows)`` of the used rows
+    exposed up to it (None to skip a look)."""
+    looks = []
+    for day in sorted(dates[used].unique()):
+        look_sums = summarise(used & (dates <= day))
+        if look_sums is not None:
+            looks.append((str(pd.Timestamp(day).date()), look_sums))
+    return looks
