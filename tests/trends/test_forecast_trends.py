@@ -60,7 +60,14 @@ def test_classes_forecasts_and_backtest_on_known_shapes(monthly_trio):
     assert m["n_rising"] == 1 and m["n_declining"] == 1 and m["n_seasonal"] == 1
     # On trending seasonal series the combination beats the naive forecast.
     assert m["backtest_mase"] < m["backtest_mase_Naive"]
-    assert 0 <= m["coverage_80"] <= 1
+    # Coverage is the share of the 36 backtest points (3 series x 2 windows x 6 months) inside each
+    # interval, measured before calibration; calibration widens the intervals of a level that
+    # covered less than it claims and narrows those that covered more.
+    launchlab = bt[bt["model"] == "launchlab"]
+    for level in (80, 95):
+        assert m[f"coverage_{level}"] == pytest.approx(np.average(launchlab[f"coverage_{level}"], weights=launchlab["n_points"]))
+        assert (m[f"interval_scale_regular_{level}"] > 1) == (m[f"coverage_{level}"] < level / 100)
+    assert 0.5 < m["coverage_80"] < m["coverage_95"] and m["coverage_95"] > 0.85
     assert m["rows_in"] == m["rows_used"] + m["rows_quarantined"] == 144
     assert [r["unique_id"] for r in result.summary["rising"]] == ["up"]
     assert result.summary["emerging"] == []
