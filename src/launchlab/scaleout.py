@@ -153,6 +153,7 @@ class ChunkedForecaster(Forecaster):
         parts = []
         for a, b in chunk_bounds(len(ids), slots=self._slots, max_size=self._max_series):
             part = copy.copy(plain)
+            part.n_jobs = 1  # the chunks are the parallelism: no process pool inside a worker
             chunk = set(ids[a:b])
             part.routes_ = plain.routes_[plain.routes_[UNIQUE_ID].isin(chunk)].reset_index(drop=True)
             part.train_ = plain.train_[plain.train_[UNIQUE_ID].isin(chunk)].reset_index(drop=True)

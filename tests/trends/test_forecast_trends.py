@@ -312,3 +312,18 @@ def test_backtest_runs_on_a_seeded_sample_of_each_large_route():
     assert set(other.tables["backtest"]["unique_id"]) != backtested
     everything = forecast_trends(frame, config=config.model_copy(update={"backtest_max_series": None}))
     assert everything.tables["backtest"]["unique_id"].nunique() == 40
+
+
+def test_worker_processes_change_no_number():
+    # 60 series: above the size from which statsforecast gets a process pool.
+    rng = np.random.default_rng(8)
+    ds = pd.date_range("2019-01-01", periods=40, freq="MS")
+    frame = pd.concat(
+        [pd.DataFrame({"unique_id": f"s{i:02d}", "ds": ds, "y": 50 + rng.normal(0, 1, 40).cumsum() * 3}) for i in range(60)],
+        ignore_index=True,
+    )
+    config = TrendsConfig(horizon=4, backtest_windows=1, candidates=[], n_jobs=1)
+    one = forecast_trends(frame, config=config)
+    two = forecast_trends(frame, config=config.model_copy(update={"n_jobs": 2}))
+    for name in ("forecasts", "trends", "backtest"):
+        pd.testing.assert_frame_equal(one.tables[name], two.tables[name], check_exact=True)
