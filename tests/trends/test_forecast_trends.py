@@ -327,3 +327,13 @@ def test_worker_processes_change_no_number():
     two = forecast_trends(frame, config=config.model_copy(update={"n_jobs": 2}))
     for name in ("forecasts", "trends", "backtest"):
         pd.testing.assert_frame_equal(one.tables[name], two.tables[name], check_exact=True)
+
+
+def test_trend_statistics_in_chunks_equal_one_pass():
+    from launchlab.trends.detect import trend_statistics
+    from launchlab.trends.stage import _in_chunks
+
+    train = _white_noise(7).sort_values(["unique_id", "ds"], ignore_index=True)
+    whole = trend_statistics(train, 12)
+    chunked = _in_chunks(lambda part: trend_statistics(part, 12), train, max_rows=100)
+    pd.testing.assert_frame_equal(chunked, whole)

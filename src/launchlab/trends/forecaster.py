@@ -164,9 +164,14 @@ class Forecaster(BaseEstimator):
                 "n_regime": n_regime,
             }
         )
-        # A regime after a long run of zeros counts only when it is not sporadic itself: an
-        # intermittent series keeps its whole history (its demand rate needs every period).
-        new = (routes["regime_from"] > 0) & (routes["regime_zero_share"] < self.intermittent_threshold)
+        # A regime after a long run of zeros counts only when it has lasted long enough to fit
+        # (``min_length``) and is not sporadic itself: a burst inside sporadic demand is not a new
+        # series, and an intermittent series keeps its whole history (its demand rate needs it).
+        new = (
+            (routes["regime_from"] > 0)
+            & (routes["n_regime"] >= self.min_length)
+            & (routes["regime_zero_share"] < self.intermittent_threshold)
+        )
         routes["regime_from"] = np.where(new, routes["regime_from"], 0)
         routes["n_regime"] = np.where(new, routes["n_regime"], routes["n_obs"])
         routes["zero_share"] = routes["regime_zero_share"].where(new, routes["zero_share"])
