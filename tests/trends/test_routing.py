@@ -101,3 +101,21 @@ def test_planted_need_in_real_beauty_reviews_is_routed_new_and_forecast_follows_
     # The real products keep their routes: sporadic ones are still intermittent, none is "new".
     real_routes = trends.drop(index="need-99")["route"]
     assert "intermittent" in set(real_routes) and "new" not in set(real_routes)
+
+
+def test_sporadic_demand_turning_dense_is_a_new_regime_not_flattened():
+    rng = np.random.default_rng(3)
+    # Two years of sporadic mentions, then a climb from a low base: zeros thin out, counts rise.
+    early = rng.poisson(0.2, 36).astype(float)
+    early[::6] = np.maximum(early[::6], 1.0)  # a mention every half year at least: no long silence
+    climb = rng.poisson(np.linspace(1.5, 12, 14)).astype(float)
+    climb[0] = max(climb[0], 1.0)
+    y = np.r_[early, climb]
+    est = Forecaster(candidates=()).fit(_monthly("climb", y))
+    route = est.routes_.iloc[0]
+    assert route["route"] == "new" and 10 <= route["n_fit"] <= 24  # the recent dense run, not the 36 sporadic months
+    fc = est.predict(6)
+    assert fc["yhat"].mean() > 0.8 * y[-3:].mean()
+    # The same sporadic start without the climb stays intermittent.
+    flat = Forecaster(candidates=()).fit(_monthly("flat", np.r_[early, rng.poisson(0.2, 14)]))
+    assert flat.routes_.iloc[0]["route"] == "intermittent"

@@ -176,6 +176,20 @@ class Forecaster(BaseEstimator):
         routes["n_regime"] = np.where(new, routes["n_regime"], routes["n_obs"])
         routes["zero_share"] = routes["regime_zero_share"].where(new, routes["zero_share"])
         intermittent = ~new & routes["nonnegative"] & (routes["zero_share"] >= self.intermittent_threshold)
+        # Sporadic demand that has become dense (a need rising from a low base, zeros thinning
+        # out) is in a new regime too: its recent run of at least ``min_length`` periods with
+        # few zeros, from a non-zero period on.
+        dense = _dense_tail(clean, recent, self.min_length, self.intermittent_threshold).reindex(routes.index)
+        grown = intermittent & (dense > 0)
+        routes.loc[grown, "regime_from"] = routes.loc[grown, "n_obs"] - dense[grown]
+        routes.loc[grown, "n_regime"] = dense[grown]
+        routes.loc[grown, "zero_share"] = np.nan  # set below from the regime
+        new |= grown
+        intermittent &= ~grown
+        if grown.any():
+            tail = position >= uid.map(routes["regime_from"]).to_numpy()
+            share = zeros[tail].groupby(uid[tail]).mean()
+            routes.loc[grown, "zero_share"] = share.reindex(routes.index)[grown]
         routes["route"] = np.select(
             [routes["n_regime"] < self.min_length, new, intermittent],
             ["short", "new", "intermittent"],
@@ -495,6 +509,18 @@ class Forecaster(BaseEstimator):
         columns = [UNIQUE_ID, "cutoff", DS, Y, "model", "yhat", *interval_columns(self.levels)]
         frame = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
         return frame, skipped
+
+
+def _dense_tail(clean: pd.DataFrame, recent: np.ndarray, min_length: int, threshold: float) -> pd.Series:
+    """Per series, the longest run of its ``recent`` periods ending at its end, at least ``min_length``
+    long and starting on a non-zero period, whose zero share is below ``threshold`` (0: none)."""
+    part = clean.loc[recent, [UNIQUE_ID, Y]]
+    zero = part[Y].eq(0)
+    backwards = zero.iloc[::-1].groupby(part[UNIQUE_ID].iloc[::-1], sort=False)
+    k = backwards.cumcount().iloc[::-1] + 1
+    zeros_in_tail = backwards.cumsum().iloc[::-1]
+    ok = (k >= min_length) & (zeros_in_tail < threshold * k) & ~zero
+    return k.where(ok, 0).groupby(part[UNIQUE_ID]).max().astype(np.int64)
 
 
 def _regime_starts(clean: pd.DataFrame, gap: int) -> pd.Series:
