@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from launchlab.trends import Forecaster, TrendsConfig, forecast_trends, need_series
+from launchlab.trends.models import LEVEL_MODELS
 
 BEAUTY = Path(__file__).parents[2] / ".." / "shared" / "data" / "reviews" / "amazon2018_all_beauty_5core.json.gz"
-LEVEL_MODELS = {"HistoricAverage", "CrostonClassic", "CrostonSBA", "CrostonOptimized", "ADIDA", "IMAPA", "TSB"}
 
 
 def _members(label: str) -> set[str]:
@@ -119,3 +119,11 @@ def test_sporadic_demand_turning_dense_is_a_new_regime_not_flattened():
     # The same sporadic start without the climb stays intermittent.
     flat = Forecaster(candidates=()).fit(_monthly("flat", np.r_[early, rng.poisson(0.2, 14)]))
     assert flat.routes_.iloc[0]["route"] == "intermittent"
+
+
+def test_level_models_are_told_apart_from_trend_capable_ones():
+    from launchlab.trends.models import KNOWN_MODELS, expresses_trend
+
+    assert LEVEL_MODELS <= set(KNOWN_MODELS)
+    assert expresses_trend("mean(AutoETSDamped,DynamicOptimizedTheta)") and expresses_trend("mean(CrostonSBA,AutoETS)")
+    assert not expresses_trend("mean(ADIDA,IMAPA,TSB)") and not expresses_trend("Naive")
