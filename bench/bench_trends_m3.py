@@ -17,13 +17,14 @@ from the training part).
 Single-model results are cached (``--cache``) so re-runs only time what changed; the models the
 stage combines are always run afresh, so the performance bar compares timings of one run.
 
-Last measured (``--n-jobs 2``; candidates HistoricAverage + Croston family, selection needing a
-gain in every backtest window): M3 monthly stage sMAPE 13.480 (best single model
-DynamicOptimizedTheta 13.729), MASE 0.845, 80% coverage 0.791, rising/declining precision
-0.849/0.923, 0.74x AutoETS's CPU time (defaults kept by the selection). UCI weekly stage MASE
-1.156 against IMAPA 1.134, ADIDA 1.137, CrostonClassic 1.171 (1.141 without the backtest): the
-backtest chose CrostonClassic+CrostonSBA+Naive (regular) and HistoricAverage (intermittent),
-which did not carry over to the held-out weeks (regular 0.893 vs CrostonClassic 0.849).
+Last measured (issue 17, ``--n-jobs 2 --skip AutoARIMA``, load average 15-27 from other sessions,
+so wall times are inflated and only CPU times compare): M3 monthly stage sMAPE 13.498 (best single
+model DynamicOptimizedTheta 13.729; AutoETS 14.164, AutoTheta 14.973, AutoCES 15.417; AutoARIMA,
+not re-run, 15.224 last time), MASE 0.849, 80% coverage 0.786, 95% 0.957, rising/declining
+precision 0.856/0.923; stage CPU 55.2 s vs AutoETS 84.3 s (0.65x; wall 1.13x under that load).
+UCI weekly, mean over the three 8-week origins (28, 36, 44 training weeks): stage MASE 0.9670
+(0.8916 / 0.8521 / 1.1573) vs IMAPA 0.9646, ADIDA 0.9677, CrostonClassic 1.0175, Naive 1.1138;
+RMSSE 0.7894 vs IMAPA 0.7897, ADIDA 0.7898, CrostonClassic 0.7979.
 """
 
 from __future__ import annotations
