@@ -16,7 +16,7 @@ from launchlab.insight.cache import CachedEmbedder
 from launchlab.insight.config import InsightConfig
 from launchlab.insight.labels import pick_quotes
 from launchlab.insight.mentions import split_mentions
-from launchlab.insight.needs import UNASSIGNED, NeedModel
+from launchlab.insight.needs import UNASSIGNED, NeedModel, add_review_similarity, review_needs
 from launchlab.insight.sentiment import (
     LayerHead,
     SentimentHead,
@@ -85,8 +85,8 @@ def discover_needs(
             f"{units.n_long} texts are longer than about {LONG_TEXT_CHARS} characters; the embedding model reads "
             "only their beginning (use level='mention' to split long reviews)"
         )
-    unit_need, unit_sentiment = _assign_units(units, X_fit, need_model, head, embed, layer_head, config)
-    tables = _tables(frame, units, unit_need, unit_sentiment, need_model, X_fit, config)
+    unit_need, unit_sentiment, review_sims = _assign_units(units, X_fit, need_model, head, embed, layer_head, config)
+    tables = _tables(frame, units, unit_need, unit_sentiment, review_sims, need_model, X_fit, config)
     cache_hits = embed.hits if units.given is None else 0
     metrics = _metrics(reviews, frame, quarantine, units, unit_need, need_model, tables, cache_hits, sentiment_metrics)
     params: dict[str, Any] = {
@@ -217,10 +217,13 @@ def _fit_need_model(X_fit: np.ndarray, units: _Units, direction: np.ndarray, con
 def _assign_units(
     units: _Units, X_fit: np.ndarray, need_model: NeedModel, head: SentimentHead, embed: _UnitEmbedder,
     layer_head: LayerHead | None, config: InsightConfig,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each unit's need and sentiment; a streamed corpus is embedded and scored
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each unit's need and sentiment, and per review its units' summed similarity to each need
+    (``needs.add_review_similarity``); a streamed corpus is embedded and scored
     ``config.stream_rows`` units at a time."""
     given, n_units = units.given, len(units.texts)
+    n_reviews = int(units.owner.max()) + 1 if len(units.owner) else 0  # every usable review has a unit
+    review_sims = np.zeros((n_reviews, need_model.n_needs_), dtype=np.float32)
     if units.streamed:
         unit_need = np.empty(n_units, dtype=int)
         unit_sentiment = np.empty(n_units, dtype=np.float64)
@@ -237,23 +240,26 @@ def _assign_units(
                 if not known.all():
                     X_batch[~known] = embed(rows[~known])
             unit_need[rows] = need_model.predict(X_batch)
+            add_review_similarity(review_sims, need_model.transform(X_batch), unit_need[rows], units.owner[rows])
             scores = embed.polarity[rows] if layer_head is not None else head.polarity(X_batch)
             unit_sentiment[rows] = np.clip(scores, -1.0, 1.0)
     else:
         unit_need = need_model.labels_
+        add_review_similarity(review_sims, need_model.transform(X_fit), unit_need, units.owner)
         scores = embed.polarity if layer_head is not None else head.polarity(X_fit)
         unit_sentiment = np.clip(scores, -1.0, 1.0)
-    return unit_need, unit_sentiment
+    return unit_need, unit_sentiment, review_sims
 
 
 def _tables(
-    frame: pd.DataFrame, units: _Units, unit_need: np.ndarray, unit_sentiment: np.ndarray, need_model: NeedModel,
-    X_fit: np.ndarray, config: InsightConfig,
+    frame: pd.DataFrame, units: _Units, unit_need: np.ndarray, unit_sentiment: np.ndarray, review_sims: np.ndarray,
+    need_model: NeedModel, X_fit: np.ndarray, config: InsightConfig,
 ) -> dict[str, pd.DataFrame]:
     """The stage's tables: needs, reviews, mentions and the need breakdown by product and category."""
     owner = units.owner
     review_sentiment = review_mean(unit_sentiment, owner, len(frame))
-    review_need = unit_need if config.level == "review" else _dominant_need(unit_need, owner, len(frame))
+    has_need = np.bincount(owner[unit_need >= 0], minlength=len(frame)) > 0
+    review_need = unit_need if config.level == "review" else review_needs(review_sims, has_need)
 
     scored = pd.DataFrame({"need_id": unit_need, "sentiment": unit_sentiment, "review_index": owner})
     for col in PASSTHROUGH:
@@ -355,21 +361,6 @@ def _fit_sample(owner: np.ndarray, cap: int, seed: int) -> np.ndarray:
     reviews = np.random.default_rng(seed).permutation(np.flatnonzero(sizes))
     taken = reviews[: max(1, int(np.sum(np.cumsum(sizes[reviews]) <= cap)))]
     return np.flatnonzero(np.isin(owner, taken))
-
-
-def _dominant_need(unit_need: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """Each review's most mentioned need (ties: the one mentioned first); -1 if none assigned."""
-    out = np.full(n, UNASSIGNED, dtype=int)
-    best = np.zeros(n, dtype=int)
-    counts: dict[tuple[int, int], int] = {}
-    for r, c in zip(owner, unit_need):
-        if c < 0:
-            continue
-        k = counts.get((r, c), 0) + 1
-        counts[(r, c)] = k
-        if k > best[r]:
-            best[r], out[r] = k, c
-    return out
 
 
 def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
