@@ -26,6 +26,7 @@ from launchlab.insight.sentiment import (
     star_labels,
 )
 from launchlab.insight.quality import npmi_coherence, topic_diversity
+from launchlab.insight.review_sentiment import aggregate_reviews, load_review_head
 from launchlab.insight.unmet import breakdown, need_scores
 from launchlab.results import StageResult
 from launchlab.schemas import CATEGORY, DATE, PRODUCT, RATING, REASON, REVIEW_ID, TEXT
@@ -74,9 +75,14 @@ def discover_needs(
     units = _opinion_units(frame, keep, embeddings, config)
     embed, layer_head = _unit_embedder(units, embedder, config, progress)
     X_fit = (units.given[units.fit_rows] if units.streamed else units.given) if units.given is not None else embed(units.fit_rows)
+    # Without stars, mention-level reviews are scored by the shipped review head (mention logits and
+    # the word list), trained on star-rated reviews of other domains; else by their mentions' mean.
+    review_head = (load_review_head(mention_model=config.default_sentiment_path)
+                   if layer_head is not None and config.level == "mention" else None)
     head, direction, source, sentiment_metrics, warnings = _sentiment_head(
         units.fit_frame, X_fit, units.fit_owner, units.fit_texts, embedder, config,
         layer_head=layer_head, layer_polarity=embed.polarity[units.fit_rows] if layer_head is not None else None,
+        review_head=review_head,
     )
     need_model = _fit_need_model(X_fit, units, direction, config)
     warnings = units.notes + warnings
@@ -86,7 +92,7 @@ def discover_needs(
             "only their beginning (use level='mention' to split long reviews)"
         )
     unit_need, unit_sentiment, review_sims = _assign_units(units, X_fit, need_model, head, embed, layer_head, config)
-    tables = _tables(frame, units, unit_need, unit_sentiment, review_sims, need_model, X_fit, config)
+    tables = _tables(frame, units, unit_need, unit_sentiment, review_sims, need_model, X_fit, config, review_head)
     cache_hits = embed.hits if units.given is None else 0
     metrics = _metrics(reviews, frame, quarantine, units, unit_need, need_model, tables, cache_hits, sentiment_metrics)
     params: dict[str, Any] = {
@@ -95,6 +101,7 @@ def discover_needs(
         "embedder_model_id": embedder.model_id,
         "sentiment_source": source,
         "sentiment_features": layer_head.features if layer_head is not None else "sentence embedding",
+        "review_sentiment": "review head" if review_head is not None else "mean of mentions",
     }
     summary = {
         "top_needs": [
@@ -253,11 +260,11 @@ def _assign_units(
 
 def _tables(
     frame: pd.DataFrame, units: _Units, unit_need: np.ndarray, unit_sentiment: np.ndarray, review_sims: np.ndarray,
-    need_model: NeedModel, X_fit: np.ndarray, config: InsightConfig,
+    need_model: NeedModel, X_fit: np.ndarray, config: InsightConfig, review_head: SentimentHead | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The stage's tables: needs, reviews, mentions and the need breakdown by product and category."""
     owner = units.owner
-    review_sentiment = review_mean(unit_sentiment, owner, len(frame))
+    review_sentiment = aggregate_reviews(unit_sentiment, units.texts, owner, len(frame), review_head)
     has_need = np.bincount(owner[unit_need >= 0], minlength=len(frame)) > 0
     review_need = unit_need if config.level == "review" else review_needs(review_sims, has_need)
 
@@ -395,6 +402,7 @@ def _sentiment_head(
     *,
     layer_head: LayerHead | None = None,
     layer_polarity: np.ndarray | None = None,
+    review_head: SentimentHead | None = None,
 ) -> tuple[SentimentHead, np.ndarray, str, dict[str, float], list[str]]:
     """Choose and fit the sentiment head on the opinion units (reviews or mentions, ``owner`` maps
     each to its review); measure it against star weak labels, per review, when there are any.
@@ -402,7 +410,8 @@ def _sentiment_head(
     Returns the head that scores the units, the sentiment direction of the sentence embedding (the
     same head's weights, except for the shipped layer-feature head, whose companion sentence head
     gives it), the source, metrics and warnings. ``layer_polarity`` is the layer head's score of
-    each unit, when the units were embedded with it."""
+    each unit, when the units were embedded with it; ``review_head`` turns the shipped head's unit
+    scores into review scores (else their mean) when they are measured against stars."""
     warnings: list[str] = []
     n_reviews = len(frame)
     y_star, enough_stars = _stars(frame, config)
@@ -460,8 +469,14 @@ def _sentiment_head(
         if labelled.any():
             # Stars played no part in this head, so every rated review is held out.
             units = layer_polarity if head is not default and layer_polarity is not None else head.polarity(X)
-            score = review_mean(units, owner, n_reviews)
+            score = aggregate_reviews(units, texts, owner, n_reviews, review_head if source == "default" else None)
             metrics.update(_accuracy(score[labelled] > 0, y_star[labelled]))
+            p, y = (score[labelled] + 1.0) / 2.0, y_star[labelled]
+            if 0 < y.mean() < 1:
+                # Calibration under balanced classes, the mix the shipped heads are trained for.
+                weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1.0 - y.mean()))
+                metrics["sentiment_calibration_ece"] = calibration_error(p, y, weight)
+                metrics["sentiment_brier"] = float(np.average((p - y) ** 2, weights=weight))
     metrics["sentiment_n_labels"] = float(labelled.sum())
     direction = default.coef_[0] if source == "default" else head.coef_[0]
     return head, direction, source, metrics, warnings
