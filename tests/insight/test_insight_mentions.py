@@ -190,3 +190,13 @@ def test_contrast_clause_about_the_same_thing_keeps_the_review_on_one_need():
     reviews["text"] = reviews["text"].str.replace(". ", ", but it ", regex=False)
     res = discover_needs(reviews, embedder=EMB, config=InsightConfig(level="mention", min_needs=2))
     assert res.metrics["n_mentions"] == len(reviews)
+
+
+def test_kmeans_judge_at_a_given_k():
+    from launchlab.insight.evaluate import kmeans_nmi
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 0.05, size=(30, 4)) for c in (0.0, 1.0, 2.0)])
+    gold = pd.Series(np.repeat(["a", "b", "c"], 30))
+    assert kmeans_nmi(X, gold, 3) == pytest.approx(1.0)
+    assert kmeans_nmi(X, gold, 2) < 0.9
