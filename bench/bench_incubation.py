@@ -20,7 +20,8 @@ Parts:
   T/X-learners when ``--causalml-python`` names an interpreter that has causalml (kept out of
   launchlab's environment: it pulls xgboost, lightgbm, shap, numba and a 350 MB CUDA library).
 - calibrate: split-conformal stretches of the demand bootstrap on simulated Bass curves
-  (seeds 1-2): the constants SCALE_LOW / SCALE_HIGH in launchlab/incubation/plan.py.
+  (seeds 1-2): the constants SCALE_LOW / SCALE_HIGH in launchlab/incubation/plan.py (a stretch
+  below 1 is not applied: calibration only widens).
 - adoption: 90% intervals of cumulative demand over held-out tails, fitted on the first
   third, 40% and half of each curve: Assassin's Creed (8), IBM (4), fresh simulated curves.
 """
@@ -229,9 +230,9 @@ def _coverage_rows(curves: dict[str, np.ndarray], cfg: plan.DemandConfig, fracti
     rows = []
     for sid, v in curves.items():
         for frac in fractions:
-            T = max(4, int(round(len(v) * frac)))
+            T = int(round(len(v) * frac))
             H = len(v) - T
-            if H < 1:
+            if H < 1 or T < 5:  # forecast_demand needs 5 periods to estimate the noise
                 continue
             frame = pd.DataFrame({"unique_id": sid, "ds": np.arange(1, T + 1), "y": v[:T]})
             res = plan.forecast_demand(frame, config=cfg.model_copy(update={"horizon": H}))
@@ -242,6 +243,8 @@ def _coverage_rows(curves: dict[str, np.ndarray], cfg: plan.DemandConfig, fracti
             for h in sorted({H // 4, H // 2, H} - {0}):
                 r = fc.iloc[h - 1]
                 rows.append({"series": sid, "fraction": frac, "h": h, "H": H, "score": scores[h - 1],
+                             "ratio": (r["q95"] + 1) / (r["q05"] + 1),
+                             "rel_width": (r["q95"] - r["q05"]) / max(actual[h - 1], 1.0),
                              "inside": bool(r["q05"] <= actual[h - 1] <= r["q95"]), "below": actual[h - 1] < r["q05"],
                              "above": actual[h - 1] > r["q95"]})
     return pd.DataFrame(rows)
@@ -271,7 +274,8 @@ def part_calibrate(n: int) -> None:
     low, high = plan.conformal_scales(rows["score"].to_numpy(), raw.interval)
     print(f"calibration on {len(curves)} simulated Bass curves, {len(rows)} scores ({_since(start)}): "
           f"raw coverage {rows['inside'].mean():.3f} (below {rows['below'].mean():.3f}, above {rows['above'].mean():.3f}); "
-          f"SCALE_LOW, SCALE_HIGH = {low:.3f}, {high:.3f}")
+          f"conformal stretches {low:.3f} below, {high:.3f} above -> SCALE_LOW, SCALE_HIGH = "
+          f"{max(low, 1.0):.3f}, {max(high, 1.0):.3f} (calibration only widens)")
 
 
 def part_adoption(n: int) -> None:
@@ -284,7 +288,8 @@ def part_adoption(n: int) -> None:
             full = rows[rows["h"] == rows["H"]]
             print(f"{name}, {label}: 90% interval coverage {rows['inside'].mean():.3f} over {len(rows)} "
                   f"(curve, cut, horizon) cases (below {rows['below'].mean():.3f}, above {rows['above'].mean():.3f}); "
-                  f"whole tail {full['inside'].mean():.3f} of {len(full)} ({_since(start)})")
+                  f"whole tail {full['inside'].mean():.3f} of {len(full)}; median q95/q05 {rows['ratio'].median():.2f}, "
+                  f"median (q95 - q05) / actual {rows['rel_width'].median():.2f} ({_since(start)})")
             if name.startswith("real") and label == "calibrated":
                 by = rows.groupby("series")["inside"].mean()
                 print("  per series: " + ", ".join(f"{k} {v:.2f}" for k, v in by.items()))
@@ -302,7 +307,7 @@ def main() -> None:
     if args.part == "hillstrom":
         part_hillstrom()
     elif args.part == "segments":
-        part_segments(args.sims or 400, args.n or 10_000, null_sims=args.sims or 2000)
+        part_segments(min(args.sims or 300, 300), args.n or 8000, null_sims=args.sims or 1000)
     elif args.part == "uplift":
         part_uplift(args.sims or 20, args.n or 20_000, args.peers, args.causalml_python)
     elif args.part == "causalml-child":

@@ -13,7 +13,7 @@ from launchlab.incubation.uplift import (UpliftConfig, UpliftModel, auuc, cross_
                                          qini_coefficient, targeting_table, uplift_curves)
 
 COVARIATES = ["channel", "past_buyer", "recency", "spend", "noise_a", "noise_b"]
-FAST = dict(max_iter=60, learning_rate=0.1)
+FAST = dict(max_iter=60, learning_rate=0.1, early_stopping=False)
 
 
 @pytest.fixture(scope="module")
