@@ -25,7 +25,7 @@ from scipy import stats
 
 from launchlab.incubation import stats as st
 from launchlab.incubation.ab import _clean, metric_key
-from launchlab.incubation.arms import Arms, ExperimentColumns, split_arms
+from launchlab.incubation.units import Arms, ExperimentColumns, split_arms
 from launchlab.results import StageResult
 
 OTHER = "(other)"

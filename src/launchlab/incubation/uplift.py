@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from launchlab.errors import InputError
 from launchlab.incubation.ab import _clean
-from launchlab.incubation.arms import ExperimentColumns, split_arms
+from launchlab.incubation.units import ExperimentColumns, split_arms
 from launchlab.results import StageResult
 
 _MAX_CATEGORIES = 250  # histogram gradient boosting takes at most 255 bins per feature

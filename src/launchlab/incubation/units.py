@@ -1,4 +1,4 @@
-"""One treatment arm against control, unit by unit, for segment effects and uplift models.
+"""Unit-level data of one treatment arm against control, for segment effects and uplift models.
 
 The A/B readout works on per-arm summaries; segment effects and uplift models need the units
 themselves with their covariates. :func:`split_arms` takes a unit-level experiment frame, keeps
