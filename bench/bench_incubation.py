@@ -29,7 +29,6 @@ Parts:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
@@ -143,6 +142,13 @@ def _sim_uplift(seed: int, n: int, strength: float, learner: str) -> dict[str, f
 
 
 def part_uplift(sims: int, n: int, peers: bool, causalml_python: str | None) -> None:
+    if peers or causalml_python:
+        if peers:
+            _peers_sklift(sims, n)
+        if causalml_python:
+            print(subprocess.run([causalml_python, __file__, "--part", "causalml-child", "--sims", str(sims),
+                                  "--n", str(n)], capture_output=True, text=True, check=False).stdout.strip())
+        return
     for strength in (0.5, 1.0):
         for learner in ("x", "t"):
             start = _clock()
@@ -153,76 +159,92 @@ def part_uplift(sims: int, n: int, peers: bool, causalml_python: str | None) -> 
                   f"Qini model {rows['model'].mean():.5f} / oracle {rows['oracle'].mean():.5f} = {ratio:.3f} "
                   f"(per experiment: median {np.median(rows['model'] / rows['oracle']):.3f}); on true effects "
                   f"{ratio_true:.3f}; random {rows['random'].mean():+.5f}; corr(score, tau) {rows['corr'].mean():.3f}")
-    if peers:
-        _peers_sklift(sims, n)
-    if causalml_python:
-        print(subprocess.run([causalml_python, __file__, "--part", "causalml-child", "--sims", str(sims), "--n", str(n)],
-                             capture_output=True, text=True, check=False).stdout.strip())
+
+
+_PEER_BOOST = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=4, min_samples_leaf=500, l2_regularization=1.0,
+                   early_stopping=True, validation_fraction=0.15, n_iter_no_change=10)
 
 
 def _peers_sklift(sims: int, n: int) -> None:
+    """scikit-uplift's learners with the same boosters as ours, same folds, same Qini."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklift.metrics import qini_auc_score
     from sklift.models import ClassTransformation, TwoModels
+    from threadpoolctl import threadpool_limits
 
-    start = _clock()
-    rows = []
-    for seed in range(sims):
-        data = simulate_experiment(n, seed=seed, strength=0.5)
-        X = data[SIM_COVARIATES].assign(channel=data["channel"].map({"web": 0, "phone": 1, "store": 2}))
-        y, t = data["converted"].to_numpy(float), (data["variant"] == "treatment").to_numpy().astype(int)
-        base = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100,
-                                              l2_regularization=1.0, early_stopping=False)
-        row = {}
-        for name, model in (("sklift TwoModels", TwoModels(estimator_trmnt=base, estimator_ctrl=base, method="vanilla")),
-                            ("sklift ClassTransformation", ClassTransformation(estimator=base)),
-                            ("launchlab x", None)):
-            scores = np.empty(n)
-            for fold in range(5):
-                test = np.arange(n) % 5 == fold
-                if model is None:
-                    fitted = UpliftModel().fit(data.loc[~test, SIM_COVARIATES], y[~test], t[~test])
-                    scores[test] = fitted.predict(data.loc[test, SIM_COVARIATES])
-                else:
-                    model.fit(X[~test], y[~test], t[~test])
-                    scores[test] = model.predict(X[test])
-            row[name] = qini_coefficient(scores, y, t)
-            row[name + " (sklift qini_auc_score)"] = qini_auc_score(y, scores, t)
-        row["oracle"] = qini_coefficient(data["tau"].to_numpy(), y, t)
-        row["oracle (sklift qini_auc_score)"] = qini_auc_score(y, data["tau"].to_numpy(), t)
-        rows.append(row)
-    df = pd.DataFrame(rows).mean()
-    print(f"peers, strength 0.5, {sims} experiments x {n:,}, 5 folds ({_since(start)}):")
-    for k, v in df.items():
-        print(f"  {k}: {v:.5f}")
+    for strength in (0.5, 1.0):
+        start = _clock()
+        rows = []
+        for seed in range(sims):
+            data = simulate_experiment(n, seed=seed, strength=strength)
+            X = data[SIM_COVARIATES].assign(channel=data["channel"].map({"web": 0, "phone": 1, "store": 2}))
+            y, t = data["converted"].to_numpy(float), (data["variant"] == "treatment").to_numpy().astype(int)
+            row = {}
+            for name in ("launchlab X-learner", "sklift TwoModels", "sklift TwoModels ddr_control",
+                         "sklift ClassTransformation"):
+                scores = np.empty(n)
+                for fold in range(5):
+                    test = np.arange(n) % 5 == fold
+                    if name.startswith("launchlab"):
+                        fitted = UpliftModel().fit(data.loc[~test, SIM_COVARIATES], y[~test], t[~test])
+                        scores[test] = fitted.predict(data.loc[test, SIM_COVARIATES])
+                        continue
+                    boost = lambda: HistGradientBoostingClassifier(**_PEER_BOOST)  # noqa: E731
+                    if name == "sklift ClassTransformation":
+                        model = ClassTransformation(estimator=boost())
+                    else:
+                        model = TwoModels(estimator_trmnt=boost(), estimator_ctrl=boost(),
+                                          method="ddr_control" if name.endswith("ddr_control") else "vanilla")
+                    with threadpool_limits(1, user_api="openmp"):
+                        model.fit(X[~test], y[~test], t[~test])
+                        scores[test] = model.predict(X[test])
+                row[name] = qini_coefficient(scores, y, t)
+                row[name + ", sklift qini_auc_score"] = qini_auc_score(y, scores, t)
+            row["oracle"] = qini_coefficient(data["tau"].to_numpy(), y, t)
+            row["oracle, sklift qini_auc_score"] = qini_auc_score(y, data["tau"].to_numpy(), t)
+            rows.append(row)
+        df = pd.DataFrame(rows).sum()
+        print(f"peers, strength {strength}, {sims} experiments x {n:,}, same 5 folds ({_since(start)}): "
+              "Qini coefficient (ratio to oracle)")
+        for k, v in df.items():
+            ref = df["oracle, sklift qini_auc_score" if "sklift qini" in k else "oracle"]
+            print(f"  {k}: {v / sims:.5f} ({v / ref:.3f})")
 
 
 def part_causalml_child(sims: int, n: int) -> None:
     from causalml.inference.meta import BaseTClassifier, BaseXClassifier
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
-    res = {"causalml T": [], "causalml X": []}
-    start = _clock()
-    for seed in range(sims):
-        data = simulate_experiment(n, seed=seed, strength=0.5)
-        X = data[SIM_COVARIATES].assign(channel=data["channel"].map({"web": 0, "phone": 1, "store": 2})).to_numpy(float)
-        y, t = data["converted"].to_numpy(float), (data["variant"] == "treatment").to_numpy().astype(int)
-        kw = dict(max_iter=150, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=100, l2_regularization=1.0,
-                  early_stopping=False)
-        for name in res:
-            scores = np.empty(n)
-            for fold in range(5):
-                test = np.arange(n) % 5 == fold
-                if name.endswith("T"):
-                    model = BaseTClassifier(learner=HistGradientBoostingClassifier(**kw), control_name=0)
-                else:
-                    model = BaseXClassifier(outcome_learner=HistGradientBoostingClassifier(**kw),
-                                            effect_learner=HistGradientBoostingRegressor(**kw), control_name=0)
-                model.fit(X[~test], t[~test], y[~test])
-                scores[test] = np.asarray(model.predict(X[test], p=np.full(test.sum(), 0.5))).reshape(-1)
-            res[name].append(qini_coefficient(scores, y, t))
-    for name, v in res.items():
-        print(f"  {name}: {np.mean(v):.5f} ({_since(start)} for both)")
+    for strength in (0.5, 1.0):
+        res = {"causalml BaseTClassifier": [], "causalml BaseXClassifier": [], "oracle": []}
+        start = _clock()
+        for seed in range(sims):
+            data = simulate_experiment(n, seed=seed, strength=strength)
+            X = data[SIM_COVARIATES].assign(channel=data["channel"].map({"web": 0, "phone": 1, "store": 2}))
+            X = X.to_numpy(float)
+            y, t = data["converted"].to_numpy(float), (data["variant"] == "treatment").to_numpy().astype(int)
+            for name in res:
+                if name == "oracle":
+                    res[name].append(qini_coefficient(data["tau"].to_numpy(), y, t))
+                    continue
+                scores = np.empty(n)
+                for fold in range(5):
+                    test = np.arange(n) % 5 == fold
+                    if name.endswith("TClassifier"):
+                        model = BaseTClassifier(learner=HistGradientBoostingClassifier(**_PEER_BOOST), control_name=0)
+                    else:
+                        model = BaseXClassifier(outcome_learner=HistGradientBoostingClassifier(**_PEER_BOOST),
+                                                effect_learner=HistGradientBoostingRegressor(**_PEER_BOOST),
+                                                control_name=0)
+                    with threadpool_limits(1, user_api="openmp"):
+                        model.fit(X[~test], t[~test], y[~test], p=np.full((~test).sum(), 0.5))
+                        scores[test] = np.asarray(model.predict(X[test], p=np.full(test.sum(), 0.5))).reshape(-1)
+                res[name].append(qini_coefficient(scores, y, t))
+        oracle = np.sum(res["oracle"])
+        print(f"causalml, strength {strength}, {sims} experiments x {n:,}, same 5 folds ({_since(start)}):")
+        for name, v in res.items():
+            print(f"  {name}: {np.mean(v):.5f} ({np.sum(v) / oracle:.3f})")
 
 
 def _coverage_rows(curves: dict[str, np.ndarray], cfg: plan.DemandConfig, fractions=FRACTIONS) -> pd.DataFrame:
@@ -301,7 +323,7 @@ def main() -> None:
                                                       "causalml-child"])
     ap.add_argument("--sims", type=int, default=None)
     ap.add_argument("--n", type=int, default=None)
-    ap.add_argument("--peers", action="store_true", help="uplift: also scikit-uplift on the same experiments")
+    ap.add_argument("--peers", action="store_true", help="uplift: scikit-uplift and ours on the same experiments")
     ap.add_argument("--causalml-python", default=None, help="uplift: interpreter with causalml installed")
     args = ap.parse_args()
     if args.part == "hillstrom":

@@ -143,6 +143,8 @@ def test_bad_input_is_one_clear_error():
     data = simulate_experiment(500, seed=4)
     with pytest.raises(InputError, match="missing column 'region'"):
         estimate_segments(data, config=_config().model_copy(update={"segment_cols": ["region"]}))
+    with pytest.raises(InputError, match="no segment columns given"):
+        estimate_segments(data, config=_config().model_copy(update={"segment_cols": []}))
     with pytest.raises(InputError, match="only one variant"):
         estimate_segments(data[data["variant"] == "control"], config=_config())
     with pytest.raises(InputError, match="not among"):

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import Field
 from scipy import stats
 
+from launchlab.errors import InputError
 from launchlab.incubation import stats as st
 from launchlab.incubation.ab import _clean, metric_key
 from launchlab.incubation.units import Arms, ExperimentColumns, split_arms
@@ -191,6 +192,9 @@ def estimate_segments(data: pd.DataFrame, *, config: SegmentConfig | None = None
     heterogeneity p-value per treatment.
     """
     cfg = config or SegmentConfig()
+    if not cfg.segment_cols:
+        raise InputError("no segment columns given", file=source,
+                         fix="pass segment_cols= naming customer columns such as channel or recency")
     arms = split_arms(data, cfg, covariates=list(cfg.segment_cols), treatments=cfg.treatments, source=source)
     rows: list[dict[str, Any]] = []
     het: list[dict[str, Any]] = []
