@@ -4,6 +4,7 @@ Run from the repo root (real data from ../shared/data; simulated data is seeded 
 
     PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part hillstrom
     PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part segments   # coverage, test size
+    PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part shrinkage  # small segments
     PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part uplift     # Qini vs oracle, peers
     PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part calibrate  # SCALE_LOW/HIGH of plan.py
     PYTHONPATH=src nice .venv/bin/python bench/bench_incubation.py --part adoption   # interval coverage
@@ -14,6 +15,8 @@ Parts:
 - segments: simulated experiments with known individual effects (launchlab.incubation.simulate):
   coverage of the 95% segment intervals (raw and shrunk) of the true population segment
   effects; size of the heterogeneity test under a homogeneous effect (alpha 0.05).
+- shrinkage: simulated experiments with 12 small segments (recency months): error and coverage
+  of raw vs empirical-Bayes estimates, and how much the segment that looks best overstates.
 - uplift: simulated experiments: cross-fitted Qini coefficient of the model vs the oracle
   ranking (true individual effects) on the same customers; with ``--peers`` also
   scikit-uplift's two-model learner and its Qini metric on the same scores, and causalml's
@@ -121,6 +124,33 @@ def part_segments(sims: int, n: int, null_sims: int) -> None:
     print(f"heterogeneity test under a homogeneous effect, {null_sims} experiments ({_since(start)}), "
           f"rejection rate at alpha 0.05 (MC s.e. {se:.3f}):")
     print("  " + "; ".join(f"{c}: {v:.3f}" for c, v in rej.mean().items()))
+
+
+def part_shrinkage(sims: int, n: int) -> None:
+    """Twelve recency months as segments: raw vs shrunk error and coverage, and the 'best' segment."""
+    cfg = SegmentConfig(variant_col="variant", metric_col="converted", control="control", segment_cols=["recency"],
+                        max_levels=12)
+    truth = true_segment_effects({"recency": None}, n=2_000_000).set_index("level")["true_lift"]
+    start = _clock()
+    rows = []
+    for seed in range(sims):
+        seg = estimate_segments(simulate_experiment(n, seed=20_000 + seed), config=cfg).tables["segments"]
+        true = truth.loc[seg["level"]].to_numpy()
+        best = int(np.argmax(seg["lift_abs"].to_numpy()))
+        rows.append({
+            "mse_raw": float(((seg["lift_abs"] - true) ** 2).mean()),
+            "mse_shrunk": float(((seg["shrunk_lift_abs"] - true) ** 2).mean()),
+            "cover_raw": float(((seg["ci_low"] <= true) & (true <= seg["ci_high"])).mean()),
+            "cover_shrunk": float(((seg["shrunk_ci_low"] <= true) & (true <= seg["shrunk_ci_high"])).mean()),
+            "best_raw_overstates": float(seg["lift_abs"].iloc[best] - true[best]),
+            "best_shrunk_overstates": float(seg["shrunk_lift_abs"].iloc[best] - true[best]),
+        })
+    r = pd.DataFrame(rows).mean()
+    print(f"shrinkage, 12 recency segments, {sims} simulated experiments x {n:,} ({_since(start)}): "
+          f"RMSE raw {np.sqrt(r['mse_raw']) * 100:.2f} pp vs shrunk {np.sqrt(r['mse_shrunk']) * 100:.2f} pp; "
+          f"coverage raw {r['cover_raw']:.3f}, shrunk {r['cover_shrunk']:.3f}; the segment with the largest raw "
+          f"lift overstates its true lift by {r['best_raw_overstates'] * 100:+.2f} pp raw, "
+          f"{r['best_shrunk_overstates'] * 100:+.2f} pp shrunk")
 
 
 def _sim_uplift(seed: int, n: int, strength: float, learner: str) -> dict[str, float]:
@@ -319,8 +349,8 @@ def part_adoption(n: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--part", required=True, choices=["hillstrom", "segments", "uplift", "calibrate", "adoption",
-                                                      "causalml-child"])
+    ap.add_argument("--part", required=True, choices=["hillstrom", "segments", "shrinkage", "uplift", "calibrate",
+                                                      "adoption", "causalml-child"])
     ap.add_argument("--sims", type=int, default=None)
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--peers", action="store_true", help="uplift: scikit-uplift and ours on the same experiments")
@@ -330,6 +360,8 @@ def main() -> None:
         part_hillstrom()
     elif args.part == "segments":
         part_segments(min(args.sims or 300, 300), args.n or 8000, null_sims=args.sims or 1000)
+    elif args.part == "shrinkage":
+        part_shrinkage(args.sims or 200, args.n or 8000)
     elif args.part == "uplift":
         part_uplift(args.sims or 20, args.n or 20_000, args.peers, args.causalml_python)
     elif args.part == "causalml-child":
