@@ -50,7 +50,7 @@ def test_incubate_ab_writes_readout(cli, repo, tmp_path):
     )
     assert code == 0, err
     readout = json.loads((tmp_path / "readout.json").read_text())
-    assert readout["decision"] in {"scale", "iterate", "stop"}
+    assert readout["decision"] == "scale" and readout["reasons"][0].startswith("treatment vs control on converted:")
     assert set(readout["variants"]) == {"control", "treatment"}
     assert "rows in" in err
 

@@ -350,7 +350,6 @@ def incubate_ab(
     )
     result = read_out_ab(loaded.frame, config=config, source=str(data))
     decision = decide(result)
-    result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
     _write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})
     _print_warnings(result.warnings)
     readout = result.artifacts["readout.json"]
@@ -368,7 +367,7 @@ def incubate_ab(
         table.add_row(str(name), f("n", ","), f("mean", ".4g"), f("lift_rel", "+.2%"), f"[{f('ci_low', '.4g')}, {f('ci_high', '.4g')}]", f("p_value", ".3g"))
     out.print(table)
     out.print(f"Sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}")
-    out.print(f"Decision: [bold]{readout['decision'].upper()}[/] — " + "; ".join(readout.get("reasons", [])[:3]))
+    out.print(f"Decision: [bold]{decision['decision'].upper()}[/] — " + "; ".join(decision["reasons"][:3]))
     out.print(f"Wrote {out_dir / 'readout.json'}")
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from launchlab import stages
+from launchlab.lists import as_list as _as_list
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
@@ -62,14 +63,6 @@ def _read(folder: Path, name: str) -> pd.DataFrame | None:
 def _read_json(folder: Path, name: str) -> dict | None:
     path = folder / name
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return list(value)
-    return [value]
 
 
 def needs_section(folder: Path) -> str:

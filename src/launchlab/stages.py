@@ -19,6 +19,7 @@ from launchlab import io, schemas as S
 from launchlab.config import CycleConfig, ExperimentInput, ReviewsInput, SeriesInput
 from launchlab.embeddings import Embedder, HashingEmbedder, ProgressCallback, SentenceTransformerEmbedder
 from launchlab.errors import InputError
+from launchlab.jsonable import json_default
 from launchlab.results import StageResult
 
 INSIGHT, TRENDS, CONCEPTS, INCUBATION = "01-insight", "02-trends", "03-concepts", "04-incubation"
@@ -72,19 +73,9 @@ def _write_outputs(result: StageResult, out_dir: Path, quarantines: dict[str, pd
     for name, table in result.tables.items():
         io.write_table(table, out_dir, name)
     for name, document in result.artifacts.items():
-        (out_dir / name).write_text(json.dumps(document, indent=2, default=_json_default), encoding="utf-8")
+        (out_dir / name).write_text(json.dumps(document, indent=2, default=json_default), encoding="utf-8")
     for name, frame in quarantines.items():
         io.write_quarantine(frame, out_dir, name)
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    return str(value)
 
 
 def _account(result: StageResult, loaded: io.Loaded, prefix: str) -> None:
@@ -424,10 +415,10 @@ def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None) -> d
         "computed_in_run": run_id,
         "out_dir": str(run.out_dir),
         "metrics": {k: float(v) for k, v in run.result.metrics.items() if _is_number(v)},
-        "params": json.loads(json.dumps(run.result.params, default=_json_default)),
-        "summary": json.loads(json.dumps(run.result.summary, default=_json_default)),
+        "params": json.loads(json.dumps(run.result.params, default=json_default)),
+        "summary": json.loads(json.dumps(run.result.summary, default=json_default)),
         "warnings": list(run.result.warnings),
-        "inputs": json.loads(json.dumps(run.inputs, default=_json_default)),
+        "inputs": json.loads(json.dumps(run.inputs, default=json_default)),
     }
     run.out_dir.mkdir(parents=True, exist_ok=True)
     (run.out_dir / STAGE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -171,7 +171,7 @@ def test_blank_description_is_quarantined_and_counted(concepts, needs, embedder)
     bad.loc[1, "description"] = "   "
     result = score_concepts(bad, needs, embedder=embedder)
     assert list(result.quarantine["concept_id"]) == ["opaque"]
-    assert result.quarantine["reason"].iloc[0] == "empty description"
+    assert result.quarantine["reason"].iloc[0] == "description is empty"
     m = result.metrics
     assert m["rows_in"] == m["rows_used"] + m["rows_quarantined"] == 4
     assert "opaque" not in set(result.tables["scores"]["concept_id"])

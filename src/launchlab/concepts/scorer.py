@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,7 @@ from scipy.special import ndtr, softmax
 from sklearn.base import BaseEstimator
 
 from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES, TILTS
+from launchlab.concepts.history import outcome_features
 
 CLASS_SIGNAL = {"emerging": 0.75, "rising": 0.5, "stable": 0.0, "seasonal": 0.0, "declining": -0.5}
 """Trend signal for a need whose trend row has a class but no finite growth."""
@@ -67,6 +69,19 @@ def need_series_id(need_id: object) -> str:
     except (TypeError, ValueError):
         pass
     return f"need-{need_id}"
+
+
+@dataclass
+class Match:
+    """How the concepts meet the needs: match ``M`` and risk ``R`` (concepts x needs), the
+    components, relevance, transparent score and each concept's whole-text embedding."""
+
+    M: np.ndarray
+    R: np.ndarray
+    components: np.ndarray
+    relevance: np.ndarray
+    transparent: np.ndarray
+    concept_vecs: np.ndarray
 
 
 class ConceptScorer(BaseEstimator):
@@ -281,8 +296,6 @@ class ConceptScorer(BaseEstimator):
         components = self.components_from_match(M, R)
         if getattr(self, "head_", None) is None:
             return self.combine(components)
-        from launchlab.concepts.history import outcome_features
-
         whole = X if isinstance(X, np.ndarray) and X.ndim == 2 else np.vstack([np.atleast_2d(u)[0] for u in X])
         return self.head_.predict_score(outcome_features(components, M.sum(axis=1), whole))
 

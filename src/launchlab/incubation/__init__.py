@@ -1,10 +1,11 @@
 """Post-launch test and incubation: A/B/n readouts, adoption curves, campaign impact, the
 launch decision, and incubation marketing: segment effects, uplift targeting, how many to make."""
 
-from launchlab.incubation.ab import ABConfig, read_out_ab
-from launchlab.incubation.bass import BassConfig, BassDiffusion, fit_bass, track_bass
+from launchlab.incubation.ab import read_out_ab
+from launchlab.incubation.bass import BassDiffusion, fit_bass, track_bass
+from launchlab.incubation.config import ABConfig, BassConfig, ImpactConfig
 from launchlab.incubation.decision import decide
-from launchlab.incubation.impact import ImpactConfig, estimate_impact
+from launchlab.incubation.impact import estimate_impact
 from launchlab.incubation.plan import DemandConfig, PlanConfig, forecast_demand, plan_production
 from launchlab.incubation.segments import SegmentConfig, estimate_segments
 from launchlab.incubation.uplift import UpliftConfig, UpliftModel, fit_uplift

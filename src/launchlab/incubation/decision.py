@@ -36,7 +36,12 @@ def _units_needed(e: dict[str, Any], c: dict[str, Any], alpha: float) -> int | N
     return int(math.ceil(z**2 * (sd_t**2 + sd_c**2) / d**2))
 
 
-def _ab_decision(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
+def ab_verdict(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
+    """Scale, iterate or stop from an A/B readout: the decision, its reasons and the best variant.
+
+    The one place the verdict is computed; :func:`~launchlab.incubation.read_out_ab` records it
+    in the readout, and :func:`decide` reads it from there.
+    """
     metric = readout["metric"]
     control = readout["control"]
     binary = readout.get("metric_type") == "binary"
@@ -168,11 +173,14 @@ def decide(ab: StageResult, bass: StageResult | None = None, *, impact: StageRes
     * **stop** when every variant is significantly worse than the control, or (with
       ``min_lift_rel`` set) confidently below the smallest lift worth having.
 
-    The adoption forecast and the campaign impact, when given, add their figures and warnings to
-    the reasons; they do not overturn the experiment. Returns ``{"decision", "reasons", "best_variant"}``.
+    ``ab`` is the result of :func:`~launchlab.incubation.read_out_ab`, which computed the A/B
+    verdict (:func:`ab_verdict`) once and recorded it in its readout. The adoption forecast and
+    the campaign impact, when given, add their figures and warnings to the reasons; they do not
+    overturn the experiment. Returns ``{"decision", "reasons", "best_variant"}``: what the stage
+    runner writes to ``decision.json`` and the CLI prints.
     """
     readout = ab.artifacts["readout.json"]
-    decision, reasons, best = _ab_decision(readout)
+    decision, reasons, best = readout["decision"], list(readout["reasons"]), ab.summary.get("best_variant")
     if bass is not None:
         reasons = reasons + _bass_reasons(bass)
     if impact is not None:

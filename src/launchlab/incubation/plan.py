@@ -38,8 +38,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from launchlab.incubation.ab import _clean
-from launchlab.incubation.bass import BassConfig, BassDiffusion, bass_adoptions, fit_bass, refit_bass_batch
+from launchlab.incubation.bass import BassDiffusion, bass_adoptions, fit_bass, refit_bass_batch
+from launchlab.incubation.config import BassConfig
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, UNIQUE_ID, Y
 
@@ -209,7 +210,7 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
                         "warning": f["warning"]}
     metrics = {k: v for k, v in fitted.metrics.items() if k.startswith("rows_") or k == "series_fitted"}
     for sid, s in summary.items():
-        key = "".join(ch if ch.isalnum() else "_" for ch in sid.lower()).strip("_") or "blank"
+        key = metric_key(sid)
         metrics[f"demand_median_{key}"] = s["median"]
         metrics[f"demand_lo_{key}"], metrics[f"demand_hi_{key}"] = s["lo"], s["hi"]
     return StageResult(
@@ -218,8 +219,8 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
         params={"horizon": cfg.horizon, "interval": cfg.interval, "n_bootstrap": cfg.n_bootstrap,
                 "scale_low": cfg.scale_low, "scale_high": cfg.scale_high},
         quarantine=fitted.quarantine,
-        summary=_clean({sid: {k: s[k] for k in ("median", "lo", "hi")} for sid, s in summary.items()}),
-        artifacts={"demand.json": _clean(summary)},
+        summary=to_jsonable({sid: {k: s[k] for k in ("median", "lo", "hi")} for sid, s in summary.items()}),
+        artifacts={"demand.json": to_jsonable(summary)},
         warnings=fitted.warnings,
     )
 
@@ -263,7 +264,7 @@ def plan_production(demand: np.ndarray, *, config: PlanConfig | None = None) -> 
     sales = np.minimum(d, stock)
     left = stock - sales
     profit = cfg.price * sales + cfg.salvage * left - cfg.unit_cost * stock
-    return _clean({
+    return to_jsonable({
         "service_level": level, "critical_ratio": ratio, "level_from": "given" if cfg.service_level else "critical ratio",
         "stock": stock, "make": max(stock - cfg.on_hand, 0.0), "on_hand": cfg.on_hand,
         "demand_median": float(np.median(d)), "demand_lo": float(np.quantile(d, 0.05)),

@@ -25,8 +25,8 @@ from scipy import stats
 
 from launchlab.errors import InputError
 from launchlab.incubation import stats as st
-from launchlab.incubation.ab import _clean, metric_key
 from launchlab.incubation.units import Arms, ExperimentColumns, split_arms
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 
 OTHER = "(other)"
@@ -268,8 +268,8 @@ def estimate_segments(data: pd.DataFrame, *, config: SegmentConfig | None = None
         params={"segment_cols": ",".join(cfg.segment_cols), "min_units": cfg.min_units,
                 "correction": cfg.correction, "n_bands": cfg.n_bands},
         quarantine=arms.quarantine,
-        summary=_clean({t: {"heterogeneity_p_value": s["heterogeneity"]["p_value"], "findings": s["findings"][:3]}
+        summary=to_jsonable({t: {"heterogeneity_p_value": s["heterogeneity"]["p_value"], "findings": s["findings"][:3]}
                         for t, s in summary.items()}),
-        artifacts={"segments.json": _clean(artifact)},
+        artifacts={"segments.json": to_jsonable(artifact)},
         warnings=warnings,
     )

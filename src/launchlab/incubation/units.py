@@ -15,7 +15,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import coerce_metric
+from launchlab.incubation.experiment import coerce_metric, variant_labels
 from launchlab.schemas import REASON, SOURCE_ROW
 
 
@@ -59,19 +59,6 @@ class Arms:
         return self.frame[keep], self.y[keep].to_numpy(dtype=float), t
 
 
-def _labels(values: pd.Series) -> pd.Series:
-    """Arm labels as stripped strings (integral floats lose their '.0'); NA where missing."""
-    out = pd.Series(pd.NA, index=values.index, dtype="object")
-    present = values.notna()
-    vals = values[present]
-    if pd.api.types.is_float_dtype(values) and present.any() and np.all(np.mod(vals.to_numpy(), 1) == 0):
-        out[present] = vals.astype("int64").astype(str)
-        return out
-    text = vals.astype(str).str.strip()
-    out[present] = text.where(text != "", pd.NA)
-    return out
-
-
 def split_arms(
     data: pd.DataFrame,
     columns: ExperimentColumns,
@@ -100,7 +87,7 @@ def split_arms(
     data = data.reset_index(drop=True)
     if len(data) == 0:
         raise InputError("the experiment has no rows", file=source, fix="check the file and its filters")
-    variant = _labels(data[columns.variant_col])
+    variant = variant_labels(data[columns.variant_col])
     labels = sorted(str(v) for v in variant.dropna().unique())
     if columns.control is not None:
         if columns.control not in labels:

@@ -31,8 +31,8 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean
 from launchlab.incubation.units import ExperimentColumns, split_arms
+from launchlab.jsonable import to_jsonable
 from launchlab.results import StageResult
 
 _MAX_CATEGORIES = 250  # histogram gradient boosting takes at most 255 bins per feature
@@ -387,7 +387,7 @@ def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source
                 "covariate_cols": ",".join(cfg.covariate_cols), "target_share": cfg.target_share},
         models={"launchlab-uplift": final},
         quarantine=arms.quarantine,
-        summary=_clean({"treatment": treatment, "qini_coefficient": qini, "sentence": artifact["sentence"]}),
-        artifacts={"uplift.json": _clean(artifact)},
+        summary=to_jsonable({"treatment": treatment, "qini_coefficient": qini, "sentence": artifact["sentence"]}),
+        artifacts={"uplift.json": to_jsonable(artifact)},
         warnings=warnings,
     )

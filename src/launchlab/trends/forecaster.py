@@ -30,6 +30,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from launchlab.errors import InputError
+from launchlab.io import require_series
 from launchlab.schemas import DS, UNIQUE_ID, Y
 from launchlab.trends.backtest import backtest_scale
 from launchlab.trends.calendar import regularise, season_length_for
@@ -93,16 +94,7 @@ class Forecaster(BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Forecaster:
         """Learn the calendar, clean history and route of every series in the long frame ``X``."""
-        missing = [c for c in (UNIQUE_ID, DS, Y) if c not in X.columns]
-        if missing:
-            raise InputError(
-                f"the series frame has no {missing[0]!r} column", column=missing[0], fix="map your columns to unique_id, ds, y"
-            )
-        frame = X[[UNIQUE_ID, DS, Y]].copy()
-        frame[UNIQUE_ID] = frame[UNIQUE_ID].astype(str)
-        frame[Y] = pd.to_numeric(frame[Y], errors="coerce").astype(np.float64)
-        if frame.empty:
-            raise InputError("the series frame has no rows", fix="supply at least one series with two or more periods")
+        frame = require_series(X, allow=("y_missing", "duplicate"))[0][[UNIQUE_ID, DS, Y]]
         for learned in ("combination_", "selection_", "interval_scale_"):
             self.__dict__.pop(learned, None)  # a refit must not keep choices made on other data
         reg = regularise(frame, freq=self.freq, fill=self.fill)

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from launchlab.errors import InputError
+from launchlab.io import require_series
+from launchlab.io.series import RULES as SERIES_RULES
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 from launchlab.trends.backtest import score, summarise
@@ -54,14 +56,9 @@ def forecast_trends(
     """
     config = config or TrendsConfig()
     step = _stepper(progress)
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(
-            f"the series frame has no {missing[0]!r} column", column=missing[0], fix="map your columns to unique_id, ds, y"
-        )
     rows_in = len(series)
     original = series.reset_index(drop=True)
-    work, quarantine = _validate(original)
+    work, quarantine = _usable(original)
     warnings: list[str] = []
     if work.empty:
         raise InputError("no row of the series frame is usable", column=Y, fix="check the ds and y columns")
@@ -177,36 +174,14 @@ def forecast_trends(
     )
 
 
-def _validate(original: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Rows with a usable ds and y, plus the quarantined rest."""
-    work = pd.DataFrame(
-        {
-            UNIQUE_ID: original[UNIQUE_ID].astype(str),
-            DS: original[DS],
-            Y: pd.to_numeric(original[Y], errors="coerce").astype(np.float64),
-            ROW_KEY: np.arange(len(original)),
-        }
-    )
-    if not (is_int_ds(work[DS].dropna()) or pd.api.types.is_datetime64_any_dtype(work[DS])):
-        parsed = pd.to_datetime(work[DS], errors="coerce")
-        if parsed.notna().sum() == 0 and work[DS].notna().any():
-            raise InputError(
-                "ds holds neither dates nor integer periods", column=DS, fix="use dates (2024-01-31) or integers (2024)"
-            )
-        work[DS] = parsed
-    if pd.api.types.is_datetime64_any_dtype(work[DS]) and getattr(work[DS].dt, "tz", None) is not None:
-        work[DS] = work[DS].dt.tz_localize(None)
-    quarantine = []
-    bad_ds = work[DS].isna()
-    bad_y = work[Y].isna() | ~np.isfinite(work[Y].fillna(0.0))
-    quarantine.append(_rows(original, work.loc[bad_ds, ROW_KEY], "ds is missing or not a date/period"))
-    quarantine.append(_rows(original, work.loc[bad_y & ~bad_ds, ROW_KEY], "y is missing or not a number"))
-    work = work[~bad_ds & ~bad_y]
+def _usable(original: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Rows that keep the series contract, plus the quarantined rest (original columns + reason)."""
+    typed, problems = require_series(original, allow=SERIES_RULES)
+    quarantine = [problems.set_aside(original)[1]]
+    work = typed.loc[problems.ok, [UNIQUE_ID, DS, Y]].assign(**{ROW_KEY: np.flatnonzero(problems.ok)})
     if is_int_ds(work[DS]):
         work[DS] = work[DS].astype(np.int64)
-    dup = work.duplicated([UNIQUE_ID, DS], keep="first")
-    quarantine.append(_rows(original, work.loc[dup, ROW_KEY], "repeats the (unique_id, ds) of an earlier row"))
-    return work[~dup], quarantine
+    return work, quarantine
 
 
 def _rows(original: pd.DataFrame, positions: pd.Series, reason: str | pd.Series) -> pd.DataFrame:
