@@ -23,7 +23,7 @@ Parts:
   T/X-learners when ``--causalml-python`` names an interpreter that has causalml (kept out of
   launchlab's environment: it pulls xgboost, lightgbm, shap, numba and a 350 MB CUDA library).
 - calibrate: split-conformal stretches of the demand bootstrap on simulated Bass curves
-  (seeds 1-2): the constants SCALE_LOW / SCALE_HIGH in launchlab/incubation/plan.py (a stretch
+  (seeds 1-2): the constants SCALE_LOW / SCALE_HIGH in launchlab/incubation/config.py (a stretch
   below 1 is not applied: calibration only widens).
 - adoption: 90% intervals of cumulative demand over held-out tails, fitted on the first
   third, 40% and half of each curve: Assassin's Creed (8), IBM (4), fresh simulated curves.
@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from launchlab.incubation import plan
-from launchlab.incubation.segments import SegmentConfig, estimate_segments, segment_levels
+from launchlab.incubation import config as incubation_config, plan
+from launchlab.incubation.config import DemandConfig, SegmentConfig, UpliftConfig
+from launchlab.incubation.segments import estimate_segments, segment_levels
 from launchlab.incubation.simulate import simulate_bass_curves, simulate_experiment, true_segment_effects
-from launchlab.incubation.uplift import (UpliftConfig, UpliftModel, cross_fit_scores, fit_uplift,
-                                         qini_coefficient)
+from launchlab.incubation.uplift import UpliftModel, cross_fit_scores, fit_uplift, qini_coefficient
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 HILLSTROM = SHARED / "launch" / "hillstrom_email_experiment.csv"
@@ -277,7 +277,7 @@ def part_causalml_child(sims: int, n: int) -> None:
             print(f"  {name}: {np.mean(v):.5f} ({np.sum(v) / oracle:.3f})")
 
 
-def _coverage_rows(curves: dict[str, np.ndarray], cfg: plan.DemandConfig, fractions=FRACTIONS) -> pd.DataFrame:
+def _coverage_rows(curves: dict[str, np.ndarray], cfg: DemandConfig, fractions=FRACTIONS) -> pd.DataFrame:
     """Signed scores and coverage of demand intervals over held-out tails (h = H/4, H/2, H)."""
     rows = []
     for sid, v in curves.items():
@@ -321,7 +321,7 @@ def _sim_curves(n: int, seed: int) -> dict[str, np.ndarray]:
 def part_calibrate(n: int) -> None:
     start = _clock()
     curves = {**_sim_curves(n // 2, 1), **_sim_curves(n - n // 2, 2)}
-    raw = plan.DemandConfig(scale_low=1.0, scale_high=1.0)
+    raw = DemandConfig(scale_low=1.0, scale_high=1.0)
     rows = _coverage_rows(curves, raw)
     low, high = plan.conformal_scales(rows["score"].to_numpy(), raw.interval)
     print(f"calibration on {len(curves)} simulated Bass curves, {len(rows)} scores ({_since(start)}): "
@@ -331,8 +331,8 @@ def part_calibrate(n: int) -> None:
 
 
 def part_adoption(n: int) -> None:
-    cfg = plan.DemandConfig()
-    print(f"plan.SCALE_LOW, SCALE_HIGH = {plan.SCALE_LOW}, {plan.SCALE_HIGH}")
+    cfg = DemandConfig()
+    print(f"SCALE_LOW, SCALE_HIGH = {incubation_config.SCALE_LOW}, {incubation_config.SCALE_HIGH}")
     for name, curves in (("real: Assassin's Creed + IBM", _real_curves()), ("simulated (seed 7, fresh)", _sim_curves(n, 7))):
         start = _clock()
         for label, c in (("calibrated", cfg), ("bootstrap only", cfg.model_copy(update={"scale_low": 1.0, "scale_high": 1.0}))):

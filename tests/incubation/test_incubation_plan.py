@@ -8,9 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from launchlab.errors import InputError
+from launchlab.incubation import DemandConfig, PlanConfig
 from launchlab.incubation.bass import bass_adoptions
-from launchlab.incubation.plan import (DemandConfig, PlanConfig, conformal_scales, demand_paths, forecast_demand,
-                                       plan_production, signed_scores)
+from launchlab.incubation.plan import (conformal_scales, demand_paths, forecast_demand, plan_production,
+                                       signed_scores)
 from launchlab.incubation.simulate import simulate_bass_curves
 
 

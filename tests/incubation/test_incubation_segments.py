@@ -8,8 +8,8 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.multitest import multipletests
 
 from launchlab.errors import InputError
-from launchlab.incubation import stats as st
-from launchlab.incubation.segments import OTHER, SegmentConfig, estimate_segments, segment_levels
+from launchlab.incubation import SegmentConfig, stats as st
+from launchlab.incubation.segments import OTHER, estimate_segments, segment_levels
 from launchlab.incubation.simulate import simulate_experiment, true_segment_effects
 
 SEGMENT_COLS = ["channel", "past_buyer", "recency"]

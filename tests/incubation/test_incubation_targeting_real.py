@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from launchlab.incubation.plan import DemandConfig, PlanConfig, forecast_demand, plan_production
-from launchlab.incubation.segments import SegmentConfig, estimate_segments
-from launchlab.incubation.uplift import UpliftConfig, fit_uplift
+from launchlab.incubation import (DemandConfig, PlanConfig, SegmentConfig, UpliftConfig, estimate_segments, fit_uplift,
+                                  forecast_demand, plan_production)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 COVARIATES = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie", "channel"]

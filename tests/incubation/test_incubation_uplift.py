@@ -8,9 +8,10 @@ import pytest
 from sklearn.base import clone
 
 from launchlab.errors import InputError
+from launchlab.incubation import UpliftConfig
 from launchlab.incubation.simulate import simulate_experiment
-from launchlab.incubation.uplift import (UpliftConfig, UpliftModel, auuc, cross_fit_scores, fit_uplift,
-                                         qini_coefficient, targeting_table, uplift_curves)
+from launchlab.incubation.uplift import (UpliftModel, auuc, cross_fit_scores, fit_uplift, qini_coefficient,
+                                         targeting_table, uplift_curves)
 
 COVARIATES = ["channel", "past_buyer", "recency", "spend", "noise_a", "noise_b"]
 FAST = dict(max_iter=60, learning_rate=0.1, early_stopping=False)

@@ -3,12 +3,13 @@ launch decision, and incubation marketing: segment effects, uplift targeting, ho
 
 from launchlab.incubation.ab import read_out_ab
 from launchlab.incubation.bass import BassDiffusion, fit_bass, track_bass
-from launchlab.incubation.config import ABConfig, BassConfig, ImpactConfig
+from launchlab.incubation.config import (ABConfig, BassConfig, DemandConfig, ImpactConfig, PlanConfig, SegmentConfig,
+                                         UpliftConfig)
 from launchlab.incubation.decision import decide
 from launchlab.incubation.impact import estimate_impact
-from launchlab.incubation.plan import DemandConfig, PlanConfig, forecast_demand, plan_production
-from launchlab.incubation.segments import SegmentConfig, estimate_segments
-from launchlab.incubation.uplift import UpliftConfig, UpliftModel, fit_uplift
+from launchlab.incubation.plan import forecast_demand, plan_production
+from launchlab.incubation.segments import estimate_segments
+from launchlab.incubation.uplift import UpliftModel, fit_uplift
 
 __all__ = [
     "ABConfig",

@@ -19,8 +19,9 @@ split-conformal backtests on simulated Bass curves: fitted on the first third to
 curve, every held-out tail scores where its actual cumulative demand fell relative to the
 bootstrap interval (log scale, in units of the interval's half-width on that side), and the log
 distances below and above the median are stretched by the conformal quantiles of those scores,
-never narrowed (:data:`SCALE_LOW`, :data:`SCALE_HIGH`; re-derived by ``bench/bench_incubation.py --part
-calibrate``, judged on real curves and fresh simulations by ``--part adoption``). Calibrating
+never narrowed (``SCALE_LOW``, ``SCALE_HIGH`` in :mod:`launchlab.incubation.config`; re-derived
+by ``bench/bench_incubation.py --part calibrate``, judged on real curves and fresh simulations
+by ``--part adoption``). Calibrating
 each series on backtests of its own early history was tried and discarded: a dozen correlated
 scores per series gave a noisy stretch, and coverage fell from 86% to 80% on simulated curves.
 
@@ -36,40 +37,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from launchlab.incubation.bass import BassDiffusion, bass_adoptions, fit_bass, refit_bass_batch
-from launchlab.incubation.config import BassConfig
+from launchlab.incubation.config import BassConfig, DemandConfig, PlanConfig
 from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, UNIQUE_ID, Y
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-# Split-conformal stretches of the bootstrap's log distances below / above the median, found on
-# 200 simulated Bass curves (bench/bench_incubation.py --part calibrate; seeds disjoint from the
-# evaluation): 3.797 below, 0.818 above. Calibration only ever widens: simulations are the Bass
-# model's own world, real launches bend away from it, so a side the simulations would narrow
-# keeps the bootstrap's width (1.0).
-SCALE_LOW, SCALE_HIGH = 3.797, 1.0
 
-
-class DemandConfig(BaseModel):
-    """Options for :func:`forecast_demand`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    horizon: int = Field(12, ge=1, description="Periods ahead to forecast cumulative demand over.")
-    interval: float = Field(0.9, gt=0, lt=1, description="Coverage of the reported (and calibrated) interval.")
-    n_bootstrap: int = Field(400, ge=50, description="Bootstrap replicates of the demand path.")
-    scale_low: float = Field(
-        SCALE_LOW, gt=0, description="Stretch of the log distance from the median to the lower quantiles (calibration)."
-    )
-    scale_high: float = Field(
-        SCALE_HIGH, gt=0, description="Stretch of the log distance from the median to the upper quantiles (calibration)."
-    )
-    cumulative: bool = Field(False, description="y holds cumulative adoptions instead of per-period ones.")
-    fit_periods: int | None = Field(None, ge=3, description="Use only the first k periods after launch.")
-    seed: int = 42
 
 
 def _ar1(e: np.ndarray) -> tuple[float, float]:
@@ -223,26 +199,6 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
         artifacts={"demand.json": to_jsonable(summary)},
         warnings=fitted.warnings,
     )
-
-
-class PlanConfig(BaseModel):
-    """Economics of the newsvendor in :func:`plan_production` (per unit, any currency)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    price: float = Field(1.0, gt=0, description="Selling price per unit.")
-    unit_cost: float = Field(0.6, ge=0, description="Cost to make one unit.")
-    salvage: float = Field(0.0, ge=0, description="Value of an unsold unit at the end of the horizon.")
-    service_level: float | None = Field(
-        None, gt=0, lt=1, description="Chance of meeting all demand; None: the profit-maximising critical ratio."
-    )
-    on_hand: float = Field(0.0, ge=0, description="Stock already made; the plan makes the rest.")
-
-    @model_validator(mode="after")
-    def _economics(self) -> PlanConfig:
-        if not self.salvage <= self.unit_cost < self.price:
-            raise ValueError("need salvage <= unit_cost < price, or no quantity is worth making")
-        return self
 
 
 def plan_production(demand: np.ndarray, *, config: PlanConfig | None = None) -> dict[str, Any]:

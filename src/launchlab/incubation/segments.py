@@ -16,38 +16,21 @@ few dozen segments. The launch decision itself stays Holm-adjusted in the A/B re
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 from scipy import stats
 
 from launchlab.errors import InputError
 from launchlab.incubation import stats as st
-from launchlab.incubation.units import Arms, ExperimentColumns, split_arms
+from launchlab.incubation.config import SegmentConfig
+from launchlab.incubation.units import Arms, split_arms
 from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 
 OTHER = "(other)"
 ALL = "(all columns)"
-
-
-class SegmentConfig(ExperimentColumns):
-    """Options for :func:`estimate_segments`."""
-
-    segment_cols: list[str] = Field(default_factory=list, description="Columns whose levels are the segments.")
-    treatments: list[str] | None = Field(None, description="Treatment arms to analyse; None means every arm but control.")
-    bands: dict[str, list[float]] = Field(
-        default_factory=dict, description="Cut points per numeric column, e.g. {'recency': [0, 3, 6, 12]}."
-    )
-    n_bands: int = Field(4, ge=2, description="Quantile bands for numeric columns with more than max_levels values.")
-    max_levels: int = Field(12, ge=2, description="Numeric columns with more distinct values are banded.")
-    min_units: int = Field(30, ge=2, description="Units per arm a level needs; smaller levels are pooled into '(other)'.")
-    alpha: float = Field(0.05, gt=0, lt=1)
-    correction: Literal["bh", "holm"] = Field(
-        "bh", description="Across all segments: Benjamini-Hochberg (false discovery rate) or Holm (family-wise)."
-    )
 
 
 def _fmt_edge(x: float) -> str:

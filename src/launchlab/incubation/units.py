@@ -12,23 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from launchlab.errors import InputError
+from launchlab.incubation.config import ExperimentColumns
 from launchlab.incubation.experiment import coerce_metric, variant_labels
 from launchlab.schemas import REASON, SOURCE_ROW
-
-
-class ExperimentColumns(BaseModel):
-    """Which columns of a unit-level experiment hold the arm and the outcome."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    variant_col: str = "variant"
-    metric_col: str = "converted"
-    control: str | None = Field(
-        None, description="Control variant; None means 'control' if present, else the first label in sorted order."
-    )
 
 
 @dataclass

@@ -24,14 +24,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from launchlab.errors import InputError
-from launchlab.incubation.units import ExperimentColumns, split_arms
+from launchlab.incubation.config import UpliftConfig
+from launchlab.incubation.units import split_arms
 from launchlab.jsonable import to_jsonable
 from launchlab.results import StageResult
 
@@ -281,26 +281,6 @@ def cross_fit_scores(model: UpliftModel, X: pd.DataFrame, y: np.ndarray, t: np.n
         fitted = clone(model).fit(X.iloc[train], y[train], t[train])
         out[test] = fitted.predict(X.iloc[test])
     return out
-
-
-class UpliftConfig(ExperimentColumns):
-    """Options for :func:`fit_uplift`."""
-
-    covariate_cols: list[str] = Field(
-        default_factory=list,
-        description="Pre-treatment customer columns the model may use (never outcomes measured after assignment).",
-    )
-    treatment: str | None = Field(None, description="Treatment arm to model; None: the only one, or the best on average.")
-    learner: Literal["t", "x"] = "x"
-    n_folds: int = Field(5, ge=2, le=20, description="Cross-fitting folds for the out-of-sample evaluation.")
-    target_share: float = Field(0.3, gt=0, le=1, description="The targeting rule: treat the top share of customers.")
-    shares: list[float] = Field(default_factory=lambda: [0.1, 0.2, 0.3, 0.5], description="Depths in the table.")
-    population: float | None = Field(
-        None, gt=0, description="Customers the rule is applied to (default: the experiment's size)."
-    )
-    alpha: float = Field(0.05, gt=0, lt=1)
-    n_bootstrap: int = Field(400, ge=50)
-    seed: int = 42
 
 
 def _pick_treatment(arms_y: pd.Series, variant: pd.Series, control: str, treatments: list[str]) -> str:
