@@ -629,3 +629,23 @@ def track_bass(
                     "p", "q", "m", "peak_period", "peak_value", "warning")}})
     return pd.DataFrame(rows, columns=[UNIQUE_ID, "fit_through", "p", "q", "m", "peak_period", "peak_value",
                                        "warning"])
+
+
+def refit_bass_batch(Y: np.ndarray, start: tuple[float, float, float], *, config: BassConfig | None = None) -> np.ndarray:
+    """Refit many per-period curves on periods 1..k at once (rows of ``Y``), each from ``start``.
+
+    ``start`` is a fitted ``(p, q, m)``; returns one ``(p, q, m)`` row per curve, with m bounded
+    as in :func:`fit_bass` (at least the curve's own total). For bootstraps and backtests that
+    refit hundreds of resampled curves next to a known answer.
+    """
+    cfg = config or BassConfig()
+    Y = np.asarray(Y, dtype=float)
+    periods = np.arange(1, Y.shape[1] + 1, dtype=float)
+    totals = np.maximum(Y.sum(axis=1), 1e-9)
+    k = totals.size
+    lo = np.column_stack([np.full(k, cfg.p_bounds[0]), np.full(k, cfg.q_bounds[0]), np.ones(k)])
+    hi = np.column_stack([np.full(k, cfg.p_bounds[1]), np.full(k, cfg.q_bounds[1]), np.full(k, cfg.m_max_factor)])
+    p, q, m = start
+    theta0 = np.column_stack([np.full(k, p), np.full(k, q), np.clip(m / totals, lo[:, 2], hi[:, 2])])
+    theta = _fit_batch(Y, periods - 1.0, periods, theta0, totals, lo, hi)
+    return np.column_stack([theta[:, 0], theta[:, 1], theta[:, 2] * totals])
