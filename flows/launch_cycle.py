@@ -78,10 +78,13 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
 )
 def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> dict[str, Any]:
     """Run one stage, register its models in ``run_id``, and record what it produced."""
-    label = {"01-insight": "embedding reviews", "02-trends": "forecasting"}.get(stage, stage)
-    run = stages.run_stage(stage, config, progress=_progress(label), **scaleout.stage_hooks(stage, config))
+    spec = stages.get_stage(stage)
+    hooks = scaleout.stage_hooks(spec, config)
+    if spec.progress:
+        hooks["progress"] = _progress(spec.progress)
+    run = stages.run_stage(stage, config, **hooks)
     tracker = Tracker(Settings()).connect()
-    versions = tracker.log_models(run_id, run.result.models, run.result.metrics)
+    versions = tracker.log_models(run_id, run.result.models, run.result.metrics, spec.champions)
     record = stages.write_stage_record(run, fingerprint, run_id)
     record["models"] = versions
     return record
@@ -117,6 +120,10 @@ def _stage_flow(stage: str, config: CycleConfig, parent_run_id: str | None) -> d
     return {**record, "run_id": run_id, "reused": reused}
 
 
+# One flow per stage, each a plain ``def`` because Prefect finds deployable flows (``prefect.yaml``
+# entrypoints) by their definition in this file.
+
+
 @flow(name="insight", log_prints=True)
 def insight_flow(config: CycleConfig | None = None, parent_run_id: str | None = None) -> dict[str, Any]:
     """Demand insight: reviews → needs, sentiment, quotes."""
@@ -141,7 +148,10 @@ def incubation_flow(config: CycleConfig | None = None, parent_run_id: str | None
     return _stage_flow(stages.INCUBATION, config or default_cycle_config(), parent_run_id)
 
 
-STAGE_FLOWS = (insight_flow, trends_flow, concepts_flow, incubation_flow)
+_FLOW_OF_STAGE = {stages.INSIGHT: insight_flow, stages.TRENDS: trends_flow, stages.CONCEPTS: concepts_flow,
+                  stages.INCUBATION: incubation_flow}
+STAGE_FLOWS = tuple(_FLOW_OF_STAGE[stage.name] for stage in stages.STAGES)
+"""The stage flows in the stage table's order (a stage without a flow fails at import)."""
 
 
 @flow(name="launch-cycle", log_prints=True)
@@ -204,18 +214,12 @@ def launch_cycle(
 
 def _headline_metrics(stage_results: dict[str, dict[str, Any]]) -> dict[str, float]:
     """A few numbers per stage on the parent run, so cycles compare at a glance in the MLflow UI."""
-    wanted = {
-        stages.INSIGHT: ("n_needs", "outlier_share", "sentiment_accuracy"),
-        stages.TRENDS: ("n_series", "n_rising", "n_declining", "backtest_mase"),
-        stages.CONCEPTS: ("n_concepts", "score_max"),
-        stages.INCUBATION: ("ab_srm_p_value",),
-    }
     out = {}
-    for stage, keys in wanted.items():
-        metrics = stage_results.get(stage, {}).get("metrics", {})
-        for key in keys:
+    for stage in stages.STAGES:
+        metrics = stage_results.get(stage.name, {}).get("metrics", {})
+        for key in stage.headline:
             if key in metrics:
-                out[f"{stage[3:]}.{key}"] = metrics[key]
+                out[f"{stage.folder}.{key}"] = metrics[key]
     return out
 
 

@@ -21,11 +21,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
-from launchlab import scaleout, stages
+from launchlab import scaleout
 from launchlab.config import CycleConfig
+from launchlab.stages import Stage
 
 TaskRunnerName = Literal["default", "dask"]
-SCALED_STAGES = (stages.INSIGHT, stages.TRENDS)
 
 
 def local_cluster_kwargs() -> dict[str, Any]:
@@ -56,17 +56,20 @@ def _dask_client():
     return runner.client if isinstance(runner, DaskTaskRunner) else None
 
 
-def stage_hooks(stage: str, config: CycleConfig) -> dict[str, Any]:
-    """``run_stage`` keyword arguments that spread ``stage`` over the Dask cluster, if any."""
-    if stage not in SCALED_STAGES:
+def stage_hooks(stage: Stage, config: CycleConfig) -> dict[str, Any]:
+    """``run_stage`` keyword arguments that spread ``stage`` over the Dask cluster, if any: the
+    hooks its table row names (``embedder``, ``forecast``) on a Dask runner, none otherwise."""
+    if not stage.hooks:
         return {}
     client = _dask_client()
     if client is None:
         return {}
     slots = max(1, sum(client.nthreads().values()))
-    if stage == stages.INSIGHT:
-        return {"embedder": scaleout.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots)}
-    return {"forecast": scaleout.chunked_forecast(prefect_map, slots=slots)}
+    makers = {
+        "embedder": lambda: scaleout.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots),
+        "forecast": lambda: scaleout.chunked_forecast(prefect_map, slots=slots),
+    }
+    return {hook: makers[hook]() for hook in stage.hooks}
 
 
 @contextmanager

@@ -117,33 +117,32 @@ def run(
 
 def _check_inputs(cycle) -> None:
     """Fail before starting Prefect when an input file is missing."""
-    paths = [cycle.reviews.path, cycle.concepts, *[s.path for s in cycle.series]]
-    if cycle.experiment:
-        paths.append(cycle.experiment.path)
-    if cycle.adoption:
-        paths.append(cycle.adoption.path)
-    for path in paths:
+    from launchlab.stages import STAGES
+
+    for path in (path for stage in STAGES for path in stage.inputs(cycle).files.values()):
         if not Path(path).exists():
             raise InputError("input file not found", file=str(path), fix="check the path in the cycle config (or run from the launchlab folder)")
 
 
 def print_cycle_summary(result: dict) -> None:
     """Top needs, rising trends, concept ranking, launch decision, and where to look next."""
+    from launchlab.stages import CONCEPTS, INCUBATION, INSIGHT, TRENDS
+
     stages = result["stages"]
-    insight = stages.get("01-insight", {})
+    insight = stages.get(INSIGHT, {})
     table = Table(title="Top needs", title_justify="left")
     for column in ("need", "share", "sentiment"):
         table.add_column(column, justify="left" if column == "need" else "right")
     for need in insight.get("summary", {}).get("top_needs", [])[:8]:
         table.add_row(str(need.get("label")), f"{need.get('share', 0):.1%}", f"{need.get('sentiment_mean', 0):+.2f}")
     out.print(table)
-    trends = stages.get("02-trends", {}).get("summary", {})
+    trends = stages.get(TRENDS, {}).get("summary", {})
     rising = trends.get("rising", [])[:5]
     if rising:
         out.print("[bold]Rising:[/] " + ", ".join(_trend_label(r) for r in rising))
     else:
         out.print("[bold]Rising:[/] none detected")
-    ranking = stages.get("03-concepts", {}).get("summary", {}).get("ranking", [])
+    ranking = stages.get(CONCEPTS, {}).get("summary", {}).get("ranking", [])
     table = Table(title="Concept ranking", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("concept")
@@ -151,7 +150,7 @@ def print_cycle_summary(result: dict) -> None:
     for i, concept in enumerate(ranking[:10], start=1):
         table.add_row(str(i), str(concept.get("name")), f"{concept.get('score', 0):.0f}")
     out.print(table)
-    decision = stages.get("04-incubation", {}).get("summary", {}).get("decision", {})
+    decision = stages.get(INCUBATION, {}).get("summary", {}).get("decision", {})
     if decision:
         out.print(f"[bold]Launch decision:[/] [reverse] {str(decision.get('decision', '?')).upper()} [/]")
         for reason in decision.get("reasons", [])[:4]:
@@ -334,7 +333,7 @@ def incubate_ab(
     """
     from launchlab import io
     from launchlab.incubation import ABConfig, decide, read_out_ab
-    from launchlab.stages import _write_outputs
+    from launchlab.stages import write_outputs
 
     guardrails = {}
     for item in guardrail or []:
@@ -350,7 +349,7 @@ def incubate_ab(
     )
     result = read_out_ab(loaded.frame, config=config, source=str(data))
     decision = decide(result)
-    _write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})
+    write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})
     _print_warnings(result.warnings)
     readout = result.artifacts["readout.json"]
     err.print(
@@ -389,7 +388,7 @@ def incubate_impact(
     """
     from launchlab import io
     from launchlab.incubation import ImpactConfig, estimate_impact
-    from launchlab.stages import _write_outputs
+    from launchlab.stages import write_outputs
 
     loaded = io.load_series(series, layout=layout)
     ids = set(loaded.frame["unique_id"])
@@ -398,7 +397,7 @@ def incubate_impact(
             raise InputError(f"series {name!r} not found ({len(ids)} series, e.g. {', '.join(sorted(ids)[:5])})", file=str(series), fix="check --treated/--control")
     moment: str | int = int(intervention) if intervention.lstrip("-").isdigit() else intervention
     result = estimate_impact(loaded.frame[["unique_id", "ds", "y"]], config=ImpactConfig(treated=treated, controls=control or None, intervention=moment))
-    _write_outputs(result, out_dir, {"series": loaded.quarantine})
+    write_outputs(result, out_dir, {"series": loaded.quarantine})
     _print_warnings(loaded.warnings + result.warnings)
     impact = result.artifacts["impact.json"]
     out.print_json(data={k: v for k, v in impact.items() if not isinstance(v, (list, dict))})
@@ -423,11 +422,11 @@ def incubate_bass(
     """
     from launchlab import io
     from launchlab.incubation import BassConfig, fit_bass
-    from launchlab.stages import _write_outputs
+    from launchlab.stages import write_outputs
 
     loaded = io.load_series(series, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout)
     result = fit_bass(loaded.frame[["unique_id", "ds", "y"]], config=BassConfig(cumulative=cumulative))
-    _write_outputs(result, out_dir, {"series": loaded.quarantine, "series_stage": result.quarantine})
+    write_outputs(result, out_dir, {"series": loaded.quarantine, "series_stage": result.quarantine})
     _print_warnings(loaded.warnings + result.warnings)
     err.print(_counts_line(str(series), loaded.counts(), out_dir), highlight=False)
     table = Table(title="Bass fits", title_justify="left")
@@ -506,6 +505,7 @@ def cycles(
     """
     from launchlab.config import Settings
     from launchlab.runtime import prepare_environment
+    from launchlab.stages import STAGES
     from launchlab.tracking import Tracker
 
     prepare_environment()
@@ -515,7 +515,7 @@ def cycles(
         out.print("No launch cycles recorded yet: run `launchlab run`.")
         return
     table = Table(title=f"Launch cycles in {Settings().experiment}", title_justify="left")
-    for column in ("started (UTC)", "cycle", "status", "decision", "reviews data", "insight", "trends", "concepts", "incubation"):
+    for column in ("started (UTC)", "cycle", "status", "decision", "reviews data", *(stage.folder for stage in STAGES)):
         table.add_column(column)
     for run in runs:
         _, children = tracker.cycle_runs(run.info.run_id)
@@ -527,7 +527,7 @@ def cycles(
         table.add_row(
             started, run.data.tags.get("launchlab.cycle_id", run.info.run_name or ""), run.info.status, run.data.tags.get("decision", "—"),
             run.data.tags.get("data.reviews.sha256", "—")[:10],
-            *(durations.get(stage, "—") for stage in ("01-insight", "02-trends", "03-concepts", "04-incubation")),
+            *(durations.get(stage.name, "—") for stage in STAGES),
         )
     out.print(table)
 
@@ -545,6 +545,7 @@ def diff(
     from launchlab.config import Settings
     from launchlab.history import diff_cycles
     from launchlab.runtime import prepare_environment
+    from launchlab.stages import CONCEPTS, INSIGHT, TRENDS
     from launchlab.tracking import Tracker
 
     prepare_environment()
@@ -561,8 +562,8 @@ def diff(
         by_stage = {c.info.run_name: c.info.run_id for c in children}
         read = lambda stage, name: tracker.download_output(by_stage[stage], name) if stage in by_stage else None  # noqa: E731
         models = {k[len("model."):]: v for k, v in run.data.tags.items() if k.startswith("model.")}
-        needs = read("01-insight", "needs.parquet")
-        outputs.append((needs if needs is not None else pd_empty(), read("02-trends", "trends.parquet"), read("03-concepts", "scores.parquet"), models, run.data.tags.get("decision")))
+        needs = read(INSIGHT, "needs.parquet")
+        outputs.append((needs if needs is not None else pd_empty(), read(TRENDS, "trends.parquet"), read(CONCEPTS, "scores.parquet"), models, run.data.tags.get("decision")))
     (na, ta, sa, ma, da), (nb, tb, sb, mb, db) = outputs
     result = diff_cycles((na, nb), (ta, tb), (sa, sb), (ma, mb), (da, db))
     ida, idb = (r.data.tags.get("launchlab.cycle_id", r.info.run_id) for r in runs)

@@ -243,13 +243,15 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
         adoption = io.load_series(config.adoption.path, mapping=config.adoption.mapping, layout=config.adoption.layout).frame
     warnings = [w for r in stage_results.values() for w in r.get("warnings", [])]
     run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
-    sections = [
-        ("1. Demand insight — what customers need", needs_section(paths[stages.INSIGHT])),
-        ("2. Trends — what is rising", trends_section(paths[stages.TRENDS])),
-        ("3. Concepts — what to build", concepts_section(paths[stages.CONCEPTS])),
-        ("4. Launch readout — scale, iterate or stop", incubation_section(paths[stages.INCUBATION], adoption)),
-    ]
-    body = "".join(f"<h2>{esc(title)}</h2>{content}" for title, content in sections)
+    sections = {
+        stages.INSIGHT: needs_section,
+        stages.TRENDS: trends_section,
+        stages.CONCEPTS: concepts_section,
+        stages.INCUBATION: lambda folder: incubation_section(folder, adoption),
+    }
+    body = "".join(
+        f"<h2>{i}. {esc(stage.title)}</h2>{sections[stage.name](paths[stage.name])}" for i, stage in enumerate(stages.STAGES, start=1)
+    )
     notes = "".join(f"<div class='warn'>{esc(w)}</div>" for w in warnings)
     runs = ", ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in run_ids.items() if v)
     page = (

@@ -20,22 +20,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from launchlab import __version__
 from launchlab.config import Settings
 
-STAGES = ("01-insight", "02-trends", "03-concepts", "04-incubation")
-CHAMPION = "champion"
+if TYPE_CHECKING:
+    from launchlab.stages import ChampionMetric
 
-# Which logged metric decides whether a new model version takes the ``champion`` alias.
-CHAMPION_METRICS: dict[str, tuple[str, bool]] = {
-    "launchlab-needs": ("silhouette", True),
-    "launchlab-sentiment": ("sentiment_accuracy", True),
-    "launchlab-forecaster": ("backtest_mase", False),
-    "launchlab-concept-scorer": ("history_cv_auc", True),
-    "launchlab-adoption": ("bass_r2", True),
-}
+CHAMPION = "champion"
 
 
 def retry_locked(call, *args, attempts: int = 6, **kwargs):
@@ -220,18 +213,30 @@ class Tracker:
         if warnings:
             self.log_dict(run_id, warnings, "warnings.json")
 
-    def log_models(self, run_id: str, models: Mapping[str, Any], metrics: Mapping[str, float]) -> dict[str, str]:
-        """Log and register each fitted model; return ``{registered name: version}``."""
-        versions = {name: self.log_model(run_id, model, name, metrics) for name, model in models.items() if model is not None}
+    def log_models(
+        self, run_id: str, models: Mapping[str, Any], metrics: Mapping[str, float], champions: Mapping[str, ChampionMetric] | None = None
+    ) -> dict[str, str]:
+        """Log and register each fitted model; return ``{registered name: version}``.
+
+        ``champions`` gives, per registered name, the metric that decides its ``champion`` alias
+        (the stage table's ``champions``).
+        """
+        champions = champions or {}
+        versions = {
+            name: self.log_model(run_id, model, name, metrics, champions.get(name)) for name, model in models.items() if model is not None
+        }
         if versions:
             self.set_tags(run_id, {f"model.{k}": v for k, v in versions.items()})
         return versions
 
-    def log_model(self, run_id: str, model: Any, registered_name: str, metrics: Mapping[str, float] | None = None) -> str:
+    def log_model(
+        self, run_id: str, model: Any, registered_name: str, metrics: Mapping[str, float] | None = None,
+        champion: ChampionMetric | None = None,
+    ) -> str:
         """Log an estimator to ``run_id`` and register it; return the new version number.
 
         ``champion`` goes to the first version, and afterwards to a new version only when its
-        deciding metric (:data:`CHAMPION_METRICS`) beats the champion's.
+        deciding metric (``champion``) beats the champion's.
         """
         import mlflow
         import mlflow.sklearn
@@ -248,17 +253,17 @@ class Tracker:
                 await_registration_for=60,
             )
         version = str(info.registered_model_version)
-        if self.should_promote(registered_name, metrics or {}):
+        if self.should_promote(registered_name, metrics or {}, champion):
             retry_locked(self.client.set_registered_model_alias, registered_name, CHAMPION, version)
         return version
 
-    def should_promote(self, registered_name: str, metrics: Mapping[str, float]) -> bool:
-        """True when there is no champion yet, or the new metrics beat the champion's run."""
+    def should_promote(self, registered_name: str, metrics: Mapping[str, float], deciding: ChampionMetric | None = None) -> bool:
+        """True when there is no champion yet, or the new metrics beat the champion's run on ``deciding``."""
         try:
             champion = self.client.get_model_version_by_alias(registered_name, CHAMPION)
         except Exception:
             return True
-        key, higher_is_better = CHAMPION_METRICS.get(registered_name, (None, True))
+        key, higher_is_better = deciding if deciding is not None else (None, True)
         new = metrics.get(key) if key else None
         if new is None or not math.isfinite(float(new)):
             return False

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from launchlab.config import Settings
-from launchlab.tracking import STAGES, Tracker
+from launchlab.stages import STAGE_NAMES as STAGES
+from launchlab.tracking import Tracker
 
 
 def _write_cycle(repo: Path, folder: Path, name: str, out: str = "out") -> Path:

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from launchlab.config import CycleConfig, Settings
-from launchlab.tracking import STAGES, Tracker
+from launchlab.stages import STAGE_NAMES as STAGES
+from launchlab.tracking import Tracker
 
 
 def _small_cycle(repo: Path, tmp_path: Path) -> CycleConfig:
