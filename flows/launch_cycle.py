@@ -91,33 +91,35 @@ def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str
 
 
 def _stage_flow(stage: str, config: CycleConfig, parent_run_id: str | None) -> dict[str, Any]:
+    """Open the stage's MLflow run, compute (or reuse) the stage, record it, close the run."""
     logger = get_run_logger()
     tracker = Tracker(Settings()).connect()
     fingerprint = stages.stage_fingerprint(stage, config, git_commit())
     run_id = tracker.start_stage(parent_run_id, stage, tags={"launchlab.fingerprint": fingerprint})
     try:
-        record = compute_stage(stage, config, fingerprint, run_id)
-        reused = record.get("computed_in_run") != run_id
-        on_disk = stages.read_stage_record(Path(record["out_dir"]))
-        if reused and (on_disk is None or on_disk.get("fingerprint") != fingerprint):
-            logger.info("%s: cached result found but its output folder changed; computing again", stage)
-            record = compute_stage.with_options(refresh_cache=True)(stage, config, fingerprint, run_id)
-            reused = False
-        tags = {f"data.{name}.{key}": value for name, info in record["inputs"].items() for key, value in info.items()}
-        tags["launchlab.cache_hit"] = str(reused).lower()
-        tags.update({f"model.{k}": v for k, v in record.get("models", {}).items()})
-        if reused:
-            tags["launchlab.reused_from"] = record.get("computed_in_run")
-            logger.info("%s unchanged since run %s: reusing its outputs", stage, record.get("computed_in_run"))
-        tracker.set_tags(run_id, tags)
-        tracker.log_stage_outputs(run_id, record["params"], record["metrics"], Path(record["out_dir"]), record["warnings"])
+        record, reused = _computed(stage, config, fingerprint, run_id)
+        tracker.record_stage(run_id, record, reused=reused)
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise
     tracker.end_run(run_id, "FINISHED")
+    if reused:
+        logger.info("%s unchanged since run %s: reused its outputs", stage, record.get("computed_in_run"))
     for warning in record["warnings"]:
         logger.warning("%s: %s", stage, warning)
     return {**record, "run_id": run_id, "reused": reused}
+
+
+def _computed(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> tuple[dict[str, Any], bool]:
+    """The stage's record, from the task cache when its fingerprint is unchanged and its output
+    folder still holds that result; whether it was reused."""
+    record = compute_stage(stage, config, fingerprint, run_id)
+    reused = record.get("computed_in_run") != run_id
+    on_disk = stages.read_stage_record(Path(record["out_dir"]))
+    if reused and (on_disk is None or on_disk.get("fingerprint") != fingerprint):
+        get_run_logger().info("%s: cached result found but its output folder changed; computing again", stage)
+        return compute_stage.with_options(refresh_cache=True)(stage, config, fingerprint, run_id), False
+    return record, reused
 
 
 # One flow per stage, each a plain ``def`` because Prefect finds deployable flows (``prefect.yaml``
@@ -187,10 +189,7 @@ def launch_cycle(
             for stage_flow in STAGE_FLOWS:
                 result = (stage_flow.with_options(task_runner=runner) if runner else stage_flow)(config, parent_run_id=parent)
                 stage_results[result["stage"]] = result
-                tags = {f"run.{result['stage']}": result["run_id"], f"cache_hit.{result['stage']}": str(result["reused"]).lower()}
-                tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
-                tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
-                tracker.set_tags(parent, tags)
+                tracker.record_cycle_stage(parent, result)
         report = build_report(config, stage_results, cycle_id=cycle_id)
         tracker.log_artifact(parent, report)
         decision = stage_results[stages.INCUBATION]["summary"].get("decision", {})
