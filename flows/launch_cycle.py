@@ -27,9 +27,11 @@ from launchlab.tracking import Tracker
 
 
 def _progress(label: str):
-    """A bar on a terminal, else a log line at every tenth of the work."""
+    """The console's progress bar on a terminal, else a log line at every tenth of the work."""
     if sys.stderr.isatty():
-        return _terminal_progress(label)
+        from launchlab.console import ProgressBar
+
+        return ProgressBar(label)
     logger = get_run_logger()
     marks: set[int] = set()
 
@@ -38,23 +40,6 @@ def _progress(label: str):
         if tenth not in marks:
             marks.add(tenth)
             logger.info("%s: %d/%d (%d%%)", label, done, total, 100 * done // max(total, 1))
-
-    return report
-
-
-def _terminal_progress(label: str):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task_id = progress.add_task(label, total=None)
-
-    def report(done: int, total: int) -> None:
-        if not progress.live.is_started:
-            progress.start()
-        progress.update(task_id, completed=done, total=total)
-        if done >= total:
-            progress.stop()
 
     return report
 

@@ -3,7 +3,7 @@
 ``launch_cycle(..., task_runner="dask")`` runs the insight and trends stage flows with a
 ``DaskTaskRunner``: on the cluster at ``dask_address`` or, without one, on a local cluster started
 for the cycle. Inside those flows the ``compute-stage`` task hands ``launchlab.stages.run_stage``
-the chunked embedder and forecaster of ``launchlab.scaleout``, whose mapper submits every chunk
+the chunked embedder and forecaster of ``launchlab.chunked``, whose mapper submits every chunk
 as a ``chunk`` task (visible in the Prefect UI) to the flow's task runner and waits for them in
 order. Results are the same as with the default runner; the stage cache keys do not include the
 runner, so a cycle computed on one runner is reused on the other.
@@ -21,7 +21,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
-from launchlab import scaleout
+from launchlab import chunked
 from launchlab.config import CycleConfig
 from launchlab.stages import Stage
 
@@ -40,7 +40,7 @@ def run_chunk(fn: Callable[..., Any], args: tuple) -> Any:
 
 
 def prefect_map(fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
-    """The ``launchlab.scaleout.Mapper`` of a flow run: submit each call, return results in order."""
+    """The ``launchlab.chunked.Mapper`` of a flow run: submit each call, return results in order."""
     futures = [run_chunk.with_options(task_run_name=f"{fn.__name__}-{i}").submit(fn, args) for i, args in enumerate(calls)]
     return [future.result() for future in futures]
 
@@ -66,8 +66,8 @@ def stage_hooks(stage: Stage, config: CycleConfig) -> dict[str, Any]:
         return {}
     slots = max(1, sum(client.nthreads().values()))
     makers = {
-        "embedder": lambda: scaleout.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots),
-        "forecast": lambda: scaleout.chunked_forecast(prefect_map, slots=slots),
+        "embedder": lambda: chunked.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots),
+        "forecast": lambda: chunked.chunked_forecast(prefect_map, slots=slots),
     }
     return {hook: makers[hook]() for hook in stage.hooks}
 
@@ -113,7 +113,7 @@ def warm_up() -> None:
     import prefect.task_engine  # noqa: F401
     import statsforecast  # noqa: F401
 
-    import launchlab.scaleout  # noqa: F401
+    import launchlab.chunked  # noqa: F401
     import launchlab.stages  # noqa: F401
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from launchlab import scaleout
+from launchlab import chunked
 from launchlab.config import CycleConfig, SeriesInput
 from launchlab.embeddings import HashingEmbedder
 
@@ -77,12 +77,12 @@ def test_a_cycle_on_dask_gives_the_same_tables_as_the_default_runner(repo, isola
 
 
 def test_chunk_bounds_cover_the_range_evenly():
-    assert scaleout.chunk_bounds(0, max_size=10) == []
-    assert scaleout.chunk_bounds(10, slots=2, max_size=100) == [(0, 2), (2, 5), (5, 7), (7, 10)]
-    assert scaleout.chunk_bounds(150, slots=2, max_size=4096, min_size=64) == [(0, 75), (75, 150)]
-    assert scaleout.chunk_bounds(10, slots=1, max_size=3) == [(0, 2), (2, 5), (5, 7), (7, 10)]
-    assert scaleout.chunk_bounds(3, slots=8, max_size=100) == [(0, 1), (1, 2), (2, 3)]
-    bounds = scaleout.chunk_bounds(1001, slots=2, max_size=100)
+    assert chunked.chunk_bounds(0, max_size=10) == []
+    assert chunked.chunk_bounds(10, slots=2, max_size=100) == [(0, 2), (2, 5), (5, 7), (7, 10)]
+    assert chunked.chunk_bounds(150, slots=2, max_size=4096, min_size=64) == [(0, 75), (75, 150)]
+    assert chunked.chunk_bounds(10, slots=1, max_size=3) == [(0, 2), (2, 5), (5, 7), (7, 10)]
+    assert chunked.chunk_bounds(3, slots=8, max_size=100) == [(0, 1), (1, 2), (2, 3)]
+    bounds = chunked.chunk_bounds(1001, slots=2, max_size=100)
     assert bounds[0][0] == 0 and bounds[-1][1] == 1001 and all(b - a <= 100 for a, b in bounds)
     assert all(prev[1] == nxt[0] for prev, nxt in zip(bounds, bounds[1:]))
 
@@ -93,11 +93,11 @@ def test_chunked_embedder_matches_one_call(clothing_reviews):
 
     def mapper(fn, batch):
         calls.append(len(batch))
-        return scaleout.local_map(fn, batch)
+        return chunked.local_map(fn, batch)
 
-    chunked = scaleout.ChunkedEmbedder("hashing-64", mapper, slots=2, min_texts=50)
-    out = chunked.encode(texts, batch_size=16)
-    assert calls == [4] and chunked.dim == 64 and chunked.model_id == "hashing-64"
+    embedder = chunked.ChunkedEmbedder("hashing-64", mapper, slots=2, min_texts=50)
+    out = embedder.encode(texts, batch_size=16)
+    assert calls == [4] and embedder.dim == 64 and embedder.model_id == "hashing-64"
     np.testing.assert_array_equal(out, HashingEmbedder(64).encode(texts))
 
 
@@ -116,14 +116,14 @@ def test_chunked_forecast_matches_one_call_exactly(repo, tmp_path):
 
     def mapper(fn, batch):
         seen.append(sorted({uid for part, *_ in batch for uid in part.routes_["unique_id"]}))
-        return scaleout.local_map(fn, batch)
+        return chunked.local_map(fn, batch)
 
-    chunked = scaleout.forecast_trends_chunked(frame, config=config, mapper=mapper, slots=2, max_series=5)
+    spread = chunked.forecast_trends_chunked(frame, config=config, mapper=mapper, slots=2, max_series=5)
     assert len(seen) == 2 and seen[0] == sorted(frame["unique_id"].unique())  # backtest and forecast, all series
     for name, table in one.tables.items():
-        pd.testing.assert_frame_equal(table, chunked.tables[name], check_exact=True, obj=name)
-    assert chunked.metrics == one.metrics and chunked.summary == one.summary and chunked.warnings == one.warnings
-    model = chunked.models["launchlab-forecaster"]
+        pd.testing.assert_frame_equal(table, spread.tables[name], check_exact=True, obj=name)
+    assert spread.metrics == one.metrics and spread.summary == one.summary and spread.warnings == one.warnings
+    model = spread.models["launchlab-forecaster"]
     assert type(model) is Forecaster and "_mapper" not in vars(model)
     pd.testing.assert_frame_equal(model.predict(4), one.models["launchlab-forecaster"].predict(4), check_exact=True)
 

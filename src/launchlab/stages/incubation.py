@@ -51,9 +51,9 @@ def run_incubation(
     result = StageResult()
     if experiment is not None:
         ab_cfg = experiment.ab
-        loaded = io.load_experiment(
-            experiment.path, required=tuple(c for c in (ab_cfg.variant_col, ab_cfg.metric_col, ab_cfg.unit_col) if c)
-        )
+        columns = (ab_cfg.variant_col, ab_cfg.metric_col, ab_cfg.unit_col, ab_cfg.covariate_col, ab_cfg.date_col,
+                   *ab_cfg.guardrails, *ab_cfg.funnel_cols)
+        loaded = io.load_experiment(experiment.path, required=tuple(c for c in columns if c))
         ab = read_out_ab(loaded.frame, config=ab_cfg, source=str(experiment.path))
         inputs["experiment"] = {"path": str(experiment.path), "sha256": file_sha256(experiment.path), "rows_in": loaded.rows_in}
         result.tables.update({f"ab_{k}" if k != "readout" else k: v for k, v in ab.tables.items()})
