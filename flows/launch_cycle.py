@@ -76,18 +76,30 @@ def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str
 
 
 def _stage_flow(stage: str, config: CycleConfig, parent_run_id: str | None) -> dict[str, Any]:
-    """Open the stage's MLflow run, compute (or reuse) the stage, record it, close the run."""
+    """Open the stage's MLflow run, compute (or reuse, or skip) the stage, record it, close the run.
+
+    A stage the config gives nothing to do (stage 4 before launch) is skipped: its run is
+    FINISHED with a ``launchlab.skipped`` tag saying why.
+    """
     logger = get_run_logger()
     tracker = Tracker(Settings()).connect()
     fingerprint = stages.stage_fingerprint(stage, config, git_commit())
-    run_id = tracker.start_stage(parent_run_id, stage, tags={"launchlab.fingerprint": fingerprint})
+    spec = stages.get_stage(stage)
+    skipped = spec.skip(config) if spec.skip else None
+    tags = {"launchlab.fingerprint": fingerprint, **({"launchlab.skipped": skipped} if skipped else {})}
+    run_id = tracker.start_stage(parent_run_id, stage, tags=tags)
     try:
-        record, reused = _computed(stage, config, fingerprint, run_id)
+        if skipped:
+            record, reused = stages.skip_stage(stage, config, skipped, fingerprint, run_id), False
+        else:
+            record, reused = _computed(stage, config, fingerprint, run_id)
         tracker.record_stage(run_id, record, reused=reused)
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise
     tracker.end_run(run_id, "FINISHED")
+    if skipped:
+        logger.info("%s skipped: %s", stage, skipped)
     if reused:
         logger.info("%s unchanged since run %s: reused its outputs", stage, record.get("computed_in_run"))
     for warning in record["warnings"]:
@@ -177,7 +189,7 @@ def launch_cycle(
                 tracker.record_cycle_stage(parent, result)
         report = build_report(config, stage_results, cycle_id=cycle_id)
         tracker.log_artifact(parent, report)
-        decision = stage_results[stages.INCUBATION]["summary"].get("decision", {})
+        decision = stages.cycle_decision(stage_results)
         tracker.set_tags(parent, {"decision": decision.get("decision", "none"), "report": str(report)})
         tracker.log_dict(parent, {k: {"summary": v["summary"], "metrics": v["metrics"]} for k, v in stage_results.items()}, "cycle_summary.json")
         tracker.log_metrics(parent, _headline_metrics(stage_results) | {"duration_s": (datetime.now(UTC) - started).total_seconds()})

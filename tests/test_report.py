@@ -113,3 +113,13 @@ def test_the_adoption_plot_comes_from_the_stage_outputs_alone(tmp_path, repo):
     (folder / "bass_fit.parquet").unlink()
     assert "data:image/png" not in incubation_section(folder)
     assert "Launch readout" in build_report(config).read_text()
+
+
+def test_a_skipped_launch_readout_says_pre_launch(tmp_path):
+    config = CycleConfig(name="pre", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    reason = stages.get_stage(stages.INCUBATION).skip(config)
+    stages.skip_stage(stages.INCUBATION, config, reason, "f", None)
+    section = incubation_section(stages.cycle_paths(config)[stages.INCUBATION])
+    assert "pre-launch: concepts ranked" in section and "Not launched yet" in section
+    assert "SCALE" not in section and "variant" not in section  # the earlier readout is gone

@@ -252,3 +252,26 @@ def test_models_are_sklearn_estimators_with_a_champion_metric_each():
         "launchlab-needs", "launchlab-sentiment", "launchlab-forecaster", "launchlab-concept-scorer", "launchlab-adoption"
     }
     assert CHAMPION_METRICS["launchlab-forecaster"] == ("backtest_mase", False)
+
+
+def test_stage_4_is_skipped_before_launch_and_runs_once_launch_data_is_named(repo, tmp_path):
+    config = _config(repo, tmp_path)
+    incubation = stages.get_stage(stages.INCUBATION)
+    assert incubation.skip(config) is None
+    assert incubation.skip(config.model_copy(update={"experiment": None})) is None  # adoption alone is launch data
+    assert incubation.skip(config.model_copy(update={"adoption": None})) is None
+    before_launch = config.model_copy(update={"experiment": None, "adoption": None})
+    assert incubation.skip(before_launch).startswith("not launched yet")
+    assert all(stage.skip is None for stage in stages.STAGES if stage.name != stages.INCUBATION)
+
+    # a skipped stage leaves a record saying so, and no outputs of an earlier launched cycle
+    run = stages.run_stage(stages.INCUBATION, config)
+    assert (run.out_dir / "readout.json").exists()
+    stages.write_stage_record(run, "f1", "run-1")
+    record = stages.skip_stage(stages.INCUBATION, before_launch, incubation.skip(before_launch), "f0", "run-2")
+    assert sorted(p.name for p in run.out_dir.rglob("*") if p.is_file()) == ["_stage.json"]
+    assert stages.read_stage_record(run.out_dir) == record and record["skipped"].startswith("not launched yet")
+    assert stages.cycle_decision({stages.INCUBATION: record}) == {"decision": "pre-launch: concepts ranked", "reasons": [record["skipped"]]}
+    launched = {stages.INCUBATION: {"summary": {"decision": {"decision": "scale", "reasons": ["r"]}}}}
+    assert stages.cycle_decision(launched) == {"decision": "scale", "reasons": ["r"]}
+    assert stages.cycle_decision({}) == {}

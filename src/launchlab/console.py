@@ -168,10 +168,12 @@ def print_bass(fits: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------------------
 # Cycles
 
+VERDICTS = ("scale", "iterate", "stop")
+
 
 def print_cycle_summary(result: dict) -> None:
     """Top needs, rising trends, concept ranking, launch decision, and where to look next."""
-    from launchlab.stages import CONCEPTS, INCUBATION, INSIGHT, TRENDS
+    from launchlab.stages import CONCEPTS, INSIGHT, TRENDS, cycle_decision
 
     stages = result["stages"]
     needs = stages.get(INSIGHT, {}).get("summary", {}).get("top_needs", [])[:8]
@@ -182,9 +184,10 @@ def print_cycle_summary(result: dict) -> None:
     ranking = stages.get(CONCEPTS, {}).get("summary", {}).get("ranking", [])
     rows = [(str(i), str(c.get("name")), f"{c.get('score', 0):.0f}") for i, c in enumerate(ranking[:10], start=1)]
     out.print(_table("Concept ranking", ("#", "concept", "score"), rows, justify={"#": "right", "score": "right"}))
-    decision = stages.get(INCUBATION, {}).get("summary", {}).get("decision", {})
+    decision = cycle_decision(stages)
     if decision:
-        out.print(f"[bold]Launch decision:[/] [reverse] {str(decision.get('decision', '?')).upper()} [/]")
+        verdict = str(decision.get("decision", "?"))
+        out.print(f"[bold]Launch decision:[/] [reverse] {verdict.upper() if verdict in VERDICTS else verdict} [/]")
         for reason in decision.get("reasons", [])[:4]:
             out.print(f"  • {reason}", highlight=False)
     out.print(f"\nReport:    {result['report']}")

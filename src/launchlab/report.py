@@ -27,6 +27,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#777;font-size:.85rem}
 .quote{font-style:italic;color:#444;margin:.15rem 0}.pill{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:600}
 .scale{background:#d9f2dd;color:#135e20}.iterate{background:#fff1c2;color:#6b5200}.stop{background:#f9d6d5;color:#7a1410}
+.prelaunch{background:#e3ecfa;color:#1d3f73}
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.3rem 0;font-size:.9rem}
 img{max-width:100%}
 """
@@ -181,8 +182,13 @@ def incubation_section(folder: Path) -> str:
     from launchlab.console import readout_rows
 
     parts = []
-    decision = _read_json(folder, "decision.json") or {}
-    if decision:
+    record = stages.read_stage_record(folder) or {}
+    decision = stages.cycle_decision({stages.INCUBATION: record}) if record.get("skipped") else _read_json(folder, "decision.json") or {}
+    if record.get("skipped"):
+        parts.append(f"<p>Recommendation: <span class='pill prelaunch'>{esc(decision['decision'])}</span></p>")
+        parts.append(f"<p>{esc(record['skipped'][:1].upper() + record['skipped'][1:])}: this stage runs as soon as the "
+                     "cycle config names a launch experiment or an adoption series.</p>")
+    elif decision:
         label = str(decision.get("decision", "none"))
         parts.append(f"<p>Recommendation: <span class='pill {esc(label)}'>{esc(label.upper())}</span></p>")
         parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in decision.get("reasons", [])) + "</ul>")

@@ -28,10 +28,11 @@ from launchlab.stages.cycle import (
     cycle_paths,
     read_stage_record,
     run_stage,
+    skip_stage,
     stage_fingerprint,
     write_stage_record,
 )
-from launchlab.stages.incubation import run_incubation
+from launchlab.stages.incubation import PRE_LAUNCH, cycle_decision, run_incubation
 from launchlab.stages.insight import run_insight
 from launchlab.stages.table import CHAMPION_METRICS, STAGE_NAMES, STAGES, downstream, get_stage
 from launchlab.stages.trends import load_series_inputs, run_trends
@@ -41,6 +42,7 @@ __all__ = [
     "CONCEPTS",
     "INCUBATION",
     "INSIGHT",
+    "PRE_LAUNCH",
     "STAGES",
     "STAGE_NAMES",
     "STAGE_RECORD",
@@ -49,6 +51,7 @@ __all__ = [
     "Stage",
     "StageInputs",
     "StageRun",
+    "cycle_decision",
     "cycle_paths",
     "downstream",
     "file_sha256",
@@ -62,6 +65,7 @@ __all__ = [
     "run_insight",
     "run_stage",
     "run_trends",
+    "skip_stage",
     "stage_fingerprint",
     "write_outputs",
     "write_stage_record",

@@ -61,6 +61,19 @@ def run_stage(stage: str, config: CycleConfig, **hooks: Any) -> StageRun:
     return get_stage(stage).run(config, cycle_paths(config), **hooks)
 
 
+def skip_stage(stage: str, config: CycleConfig, reason: str, fingerprint: str, run_id: str | None) -> dict[str, Any]:
+    """Record that ``stage`` was skipped (``reason``): earlier outputs of the stage are removed
+    from its folder, and its ``_stage.json`` says ``skipped``; return that record."""
+    out_dir = cycle_paths(config)[stage]
+    for path in (*out_dir.glob("*.parquet"), *out_dir.glob("*.json"), *out_dir.glob("quarantine/*.csv")):
+        path.unlink()
+    record = {"stage": stage, "skipped": reason, "fingerprint": fingerprint, "computed_in_run": run_id, "out_dir": str(out_dir),
+              "metrics": {}, "params": {}, "summary": {}, "warnings": [], "inputs": {}, "models": {}}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / STAGE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record
+
+
 def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None) -> dict[str, Any]:
     """Write ``_stage.json`` (what the stage produced, JSON-clean) beside its outputs; return it."""
     record = {

@@ -1,4 +1,8 @@
-"""Stage 4, incubation: launch experiment and adoption series → readout, Bass fit and decision."""
+"""Stage 4, incubation: launch experiment and adoption series → readout, Bass fit and decision.
+
+Before launch a cycle has neither: the stage is skipped (:func:`skip`) and the cycle's decision
+is :data:`PRE_LAUNCH` (:func:`cycle_decision`); it runs as soon as the config names either.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,24 @@ from launchlab.config import CycleConfig, ExperimentInput, SeriesInput
 from launchlab.errors import InputError
 from launchlab.results import StageResult
 from launchlab.stages.base import INCUBATION, StageInputs, StageRun, account, file_sha256, input_info, write_outputs
+
+
+PRE_LAUNCH = "pre-launch: concepts ranked"
+NOT_LAUNCHED = "not launched yet: the cycle config names no launch experiment and no adoption series"
+
+
+def skip(config: CycleConfig) -> str | None:
+    """Why the stage does not run for ``config`` (nothing launched yet), or None."""
+    return NOT_LAUNCHED if config.experiment is None and config.adoption is None else None
+
+
+def cycle_decision(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The cycle's decision from its stage results (or records) by stage name: the incubation
+    stage's scale / iterate / stop, or :data:`PRE_LAUNCH` when it was skipped; {} when unknown."""
+    incubation = results.get(INCUBATION) or {}
+    if incubation.get("skipped"):
+        return {"decision": PRE_LAUNCH, "reasons": [incubation["skipped"]]}
+    return dict(incubation.get("summary", {}).get("decision", {}))
 
 
 def inputs(config: CycleConfig) -> StageInputs:

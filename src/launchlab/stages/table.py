@@ -52,6 +52,7 @@ STAGES: tuple[Stage, ...] = (
         inputs=incubation.inputs,
         headline=("ab_srm_p_value",),
         champions={"launchlab-adoption": ChampionMetric("bass_r2")},
+        skip=incubation.skip,
     ),
 )
 
