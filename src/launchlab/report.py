@@ -57,8 +57,7 @@ def _figure(width: float = 9, height: float = 3.6):
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
-    path = folder / f"{name}.parquet"
-    return pd.read_parquet(path) if path.exists() else None
+    return stages.read_stage_table(folder, name, required=False)
 
 
 def _read_json(folder: Path, name: str) -> dict | None:
