@@ -130,7 +130,7 @@ def _b_inputs(cache_dir: Path):
 
     from launchlab.embeddings import SentenceTransformerEmbedder
     from launchlab.insight.cache import CachedEmbedder
-    from launchlab.runtime import console_progress
+    from launchlab.console import console_progress
 
     reviews = _reviews(None)
     embedder = SentenceTransformerEmbedder()

@@ -27,9 +27,11 @@ from launchlab.tracking import Tracker
 
 
 def _progress(label: str):
-    """A bar on a terminal, else a log line at every tenth of the work."""
+    """The console's progress bar on a terminal, else a log line at every tenth of the work."""
     if sys.stderr.isatty():
-        return _terminal_progress(label)
+        from launchlab.console import ProgressBar
+
+        return ProgressBar(label)
     logger = get_run_logger()
     marks: set[int] = set()
 
@@ -38,23 +40,6 @@ def _progress(label: str):
         if tenth not in marks:
             marks.add(tenth)
             logger.info("%s: %d/%d (%d%%)", label, done, total, 100 * done // max(total, 1))
-
-    return report
-
-
-def _terminal_progress(label: str):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-    task_id = progress.add_task(label, total=None)
-
-    def report(done: int, total: int) -> None:
-        if not progress.live.is_started:
-            progress.start()
-        progress.update(task_id, completed=done, total=total)
-        if done >= total:
-            progress.stop()
 
     return report
 
@@ -78,43 +63,64 @@ def _cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
 )
 def compute_stage(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> dict[str, Any]:
     """Run one stage, register its models in ``run_id``, and record what it produced."""
-    label = {"01-insight": "embedding reviews", "02-trends": "forecasting"}.get(stage, stage)
-    run = stages.run_stage(stage, config, progress=_progress(label), **scaleout.stage_hooks(stage, config))
+    spec = stages.get_stage(stage)
+    hooks = scaleout.stage_hooks(spec, config)
+    if spec.progress:
+        hooks["progress"] = _progress(spec.progress)
+    run = stages.run_stage(stage, config, **hooks)
     tracker = Tracker(Settings()).connect()
-    versions = tracker.log_models(run_id, run.result.models, run.result.metrics)
+    versions = tracker.log_models(run_id, run.result.models, run.result.metrics, spec.champions)
     record = stages.write_stage_record(run, fingerprint, run_id)
     record["models"] = versions
     return record
 
 
 def _stage_flow(stage: str, config: CycleConfig, parent_run_id: str | None) -> dict[str, Any]:
+    """Open the stage's MLflow run, compute (or reuse, or skip) the stage, record it, close the run.
+
+    A stage the config gives nothing to do (stage 4 before launch) is skipped: its run is
+    FINISHED with a ``launchlab.skipped`` tag saying why.
+    """
     logger = get_run_logger()
     tracker = Tracker(Settings()).connect()
     fingerprint = stages.stage_fingerprint(stage, config, git_commit())
-    run_id = tracker.start_stage(parent_run_id, stage, tags={"launchlab.fingerprint": fingerprint})
+    spec = stages.get_stage(stage)
+    skipped = spec.skip(config) if spec.skip else None
+    tags = {"launchlab.fingerprint": fingerprint, **({"launchlab.skipped": skipped} if skipped else {})}
+    run_id = tracker.start_stage(parent_run_id, stage, tags=tags)
     try:
-        record = compute_stage(stage, config, fingerprint, run_id)
-        reused = record.get("computed_in_run") != run_id
-        on_disk = stages.read_stage_record(Path(record["out_dir"]))
-        if reused and (on_disk is None or on_disk.get("fingerprint") != fingerprint):
-            logger.info("%s: cached result found but its output folder changed; computing again", stage)
-            record = compute_stage.with_options(refresh_cache=True)(stage, config, fingerprint, run_id)
-            reused = False
-        tags = {f"data.{name}.{key}": value for name, info in record["inputs"].items() for key, value in info.items()}
-        tags["launchlab.cache_hit"] = str(reused).lower()
-        tags.update({f"model.{k}": v for k, v in record.get("models", {}).items()})
-        if reused:
-            tags["launchlab.reused_from"] = record.get("computed_in_run")
-            logger.info("%s unchanged since run %s: reusing its outputs", stage, record.get("computed_in_run"))
-        tracker.set_tags(run_id, tags)
-        tracker.log_stage_outputs(run_id, record["params"], record["metrics"], Path(record["out_dir"]), record["warnings"])
+        if skipped:
+            record, reused = stages.skip_stage(stage, config, skipped, fingerprint, run_id), False
+        else:
+            record, reused = _computed(stage, config, fingerprint, run_id)
+        tracker.record_stage(run_id, record, reused=reused)
     except BaseException:
         tracker.end_run(run_id, "FAILED")
         raise
     tracker.end_run(run_id, "FINISHED")
+    if skipped:
+        logger.info("%s skipped: %s", stage, skipped)
+    if reused:
+        logger.info("%s unchanged since run %s: reused its outputs", stage, record.get("computed_in_run"))
     for warning in record["warnings"]:
         logger.warning("%s: %s", stage, warning)
     return {**record, "run_id": run_id, "reused": reused}
+
+
+def _computed(stage: str, config: CycleConfig, fingerprint: str, run_id: str) -> tuple[dict[str, Any], bool]:
+    """The stage's record, from the task cache when its fingerprint is unchanged and its output
+    folder still holds that result; whether it was reused."""
+    record = compute_stage(stage, config, fingerprint, run_id)
+    reused = record.get("computed_in_run") != run_id
+    on_disk = stages.read_stage_record(Path(record["out_dir"]))
+    if reused and (on_disk is None or on_disk.get("fingerprint") != fingerprint):
+        get_run_logger().info("%s: cached result found but its output folder changed; computing again", stage)
+        return compute_stage.with_options(refresh_cache=True)(stage, config, fingerprint, run_id), False
+    return record, reused
+
+
+# One flow per stage, each a plain ``def`` because Prefect finds deployable flows (``prefect.yaml``
+# entrypoints) by their definition in this file.
 
 
 @flow(name="insight", log_prints=True)
@@ -141,7 +147,10 @@ def incubation_flow(config: CycleConfig | None = None, parent_run_id: str | None
     return _stage_flow(stages.INCUBATION, config or default_cycle_config(), parent_run_id)
 
 
-STAGE_FLOWS = (insight_flow, trends_flow, concepts_flow, incubation_flow)
+_FLOW_OF_STAGE = {stages.INSIGHT: insight_flow, stages.TRENDS: trends_flow, stages.CONCEPTS: concepts_flow,
+                  stages.INCUBATION: incubation_flow}
+STAGE_FLOWS = tuple(_FLOW_OF_STAGE[stage.name] for stage in stages.STAGES)
+"""The stage flows in the stage table's order (a stage without a flow fails at import)."""
 
 
 @flow(name="launch-cycle", log_prints=True)
@@ -177,13 +186,10 @@ def launch_cycle(
             for stage_flow in STAGE_FLOWS:
                 result = (stage_flow.with_options(task_runner=runner) if runner else stage_flow)(config, parent_run_id=parent)
                 stage_results[result["stage"]] = result
-                tags = {f"run.{result['stage']}": result["run_id"], f"cache_hit.{result['stage']}": str(result["reused"]).lower()}
-                tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
-                tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
-                tracker.set_tags(parent, tags)
+                tracker.record_cycle_stage(parent, result)
         report = build_report(config, stage_results, cycle_id=cycle_id)
         tracker.log_artifact(parent, report)
-        decision = stage_results[stages.INCUBATION]["summary"].get("decision", {})
+        decision = stages.cycle_decision(stage_results)
         tracker.set_tags(parent, {"decision": decision.get("decision", "none"), "report": str(report)})
         tracker.log_dict(parent, {k: {"summary": v["summary"], "metrics": v["metrics"]} for k, v in stage_results.items()}, "cycle_summary.json")
         tracker.log_metrics(parent, _headline_metrics(stage_results) | {"duration_s": (datetime.now(UTC) - started).total_seconds()})
@@ -204,18 +210,12 @@ def launch_cycle(
 
 def _headline_metrics(stage_results: dict[str, dict[str, Any]]) -> dict[str, float]:
     """A few numbers per stage on the parent run, so cycles compare at a glance in the MLflow UI."""
-    wanted = {
-        stages.INSIGHT: ("n_needs", "outlier_share", "sentiment_accuracy"),
-        stages.TRENDS: ("n_series", "n_rising", "n_declining", "backtest_mase"),
-        stages.CONCEPTS: ("n_concepts", "score_max"),
-        stages.INCUBATION: ("ab_srm_p_value",),
-    }
     out = {}
-    for stage, keys in wanted.items():
-        metrics = stage_results.get(stage, {}).get("metrics", {})
-        for key in keys:
+    for stage in stages.STAGES:
+        metrics = stage_results.get(stage.name, {}).get("metrics", {})
+        for key in stage.headline:
             if key in metrics:
-                out[f"{stage[3:]}.{key}"] = metrics[key]
+                out[f"{stage.folder}.{key}"] = metrics[key]
     return out
 
 

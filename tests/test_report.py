@@ -9,7 +9,7 @@ import pandas as pd
 
 from launchlab import stages
 from launchlab.config import CycleConfig
-from launchlab.report import build_report
+from launchlab.report import build_report, incubation_section
 
 PAYLOADS = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>', '<a href="javascript:alert(3)">x</a>']
 
@@ -94,3 +94,32 @@ def test_the_insight_section_says_how_sentiment_was_scored(tmp_path, repo):
     (stages.cycle_paths(config)[stages.INSIGHT] / stages.STAGE_RECORD).write_text(json.dumps(stars))
     page = build_report(config).read_text()
     assert "learned from this corpus&#x27; star ratings" in page and "90.9% over 1,338 rated reviews" in page
+
+
+def test_the_adoption_plot_comes_from_the_stage_outputs_alone(tmp_path, repo):
+    """The report draws the adoption curves from the incubation stage's bass_fit table: the raw
+    adoption file is not read again (here it does not even exist any more)."""
+    from launchlab.config import SeriesInput
+    from launchlab.incubation import BassConfig
+
+    config = CycleConfig(name="bass", reviews={"path": "r.csv"}, concepts="c.yaml", adoption={"path": "gone.csv"}, out_dir=tmp_path)
+    folder = stages.cycle_paths(config)[stages.INCUBATION]
+    stages.run_incubation(None, adoption=SeriesInput(path=repo / "data" / "ibm_mainframe_generations.csv"),
+                          bass_config=BassConfig(n_bootstrap=0), out_dir=folder)
+    curves = pd.read_parquet(folder / "bass_fit.parquet")
+    assert {"period", "y", "yhat", "is_forecast"} <= set(curves.columns)
+    section = incubation_section(folder)
+    assert section.count("data:image/png;base64,") == 1 and "SIU1" in section
+    (folder / "bass_fit.parquet").unlink()
+    assert "data:image/png" not in incubation_section(folder)
+    assert "Launch readout" in build_report(config).read_text()
+
+
+def test_a_skipped_launch_readout_says_pre_launch(tmp_path):
+    config = CycleConfig(name="pre", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    reason = stages.get_stage(stages.INCUBATION).skip(config)
+    stages.skip_stage(stages.INCUBATION, config, reason, "f", None)
+    section = incubation_section(stages.cycle_paths(config)[stages.INCUBATION])
+    assert "pre-launch: concepts ranked" in section and "Not launched yet" in section
+    assert "SCALE" not in section and "variant" not in section  # the earlier readout is gone

@@ -93,7 +93,6 @@ class CycleConfig(BaseModel):
     experiment: ExperimentInput | None = None
     adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
     embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline).")
-    seed: int = 42
     out_dir: Path = Field(Path("out"), description="Where the stage tables, quarantine files and report go.")
     insight: InsightConfig = Field(default_factory=InsightConfig)
     trends: TrendsConfig = Field(default_factory=TrendsConfig)

@@ -27,6 +27,7 @@ table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{border-bottom:1p
 th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}.muted{color:#777;font-size:.85rem}
 .quote{font-style:italic;color:#444;margin:.15rem 0}.pill{display:inline-block;padding:.1rem .5rem;border-radius:1rem;font-weight:600}
 .scale{background:#d9f2dd;color:#135e20}.iterate{background:#fff1c2;color:#6b5200}.stop{background:#f9d6d5;color:#7a1410}
+.prelaunch{background:#e3ecfa;color:#1d3f73}
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.3rem 0;font-size:.9rem}
 img{max-width:100%}
 """
@@ -56,8 +57,7 @@ def _figure(width: float = 9, height: float = 3.6):
 
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
-    path = folder / f"{name}.parquet"
-    return pd.read_parquet(path) if path.exists() else None
+    return stages.read_stage_table(folder, name, required=False)
 
 
 def _read_json(folder: Path, name: str) -> dict | None:
@@ -176,49 +176,41 @@ def concepts_section(folder: Path) -> str:
     return _png(fig) + "<table><tr><th>rank</th><th>concept</th><th>score</th><th>top needs</th><th>why</th></tr>" + rows + "</table>"
 
 
-def _bass_curve(t: np.ndarray, p: float, q: float, m: float) -> np.ndarray:
-    cumulative = m * (1 - np.exp(-(p + q) * t)) / (1 + (q / p) * np.exp(-(p + q) * t))
-    return np.diff(np.concatenate([[0.0], cumulative]))
+def incubation_section(folder: Path) -> str:
+    """Decision, A/B readout and the adoption curves the stage fitted (``bass_fit.parquet``)."""
+    from launchlab.console import readout_rows
 
-
-def incubation_section(folder: Path, adoption: pd.DataFrame | None = None) -> str:
-    """Decision, A/B readout and the adoption curve."""
     parts = []
-    decision = _read_json(folder, "decision.json") or {}
-    if decision:
+    record = stages.read_stage_record(folder) or {}
+    decision = stages.cycle_decision({stages.INCUBATION: record}) if record.get("skipped") else _read_json(folder, "decision.json") or {}
+    if record.get("skipped"):
+        parts.append(f"<p>Recommendation: <span class='pill prelaunch'>{esc(decision['decision'])}</span></p>")
+        parts.append(f"<p>{esc(record['skipped'][:1].upper() + record['skipped'][1:])}: this stage runs as soon as the "
+                     "cycle config names a launch experiment or an adoption series.</p>")
+    elif decision:
         label = str(decision.get("decision", "none"))
         parts.append(f"<p>Recommendation: <span class='pill {esc(label)}'>{esc(label.upper())}</span></p>")
         parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in decision.get("reasons", [])) + "</ul>")
     readout = _read_json(folder, "readout.json")
     if readout:
-        rows = []
-        for name, v in readout.get("variants", {}).items():
-            def fmt(key: str, spec: str) -> str:
-                value = v.get(key)
-                return format(value, spec) if isinstance(value, (int, float)) and value is not None else "—"
-            rows.append(
-                f"<tr><td>{esc(name)}</td><td class='num'>{fmt('n', ',')}</td><td class='num'>{fmt('mean', '.4g')}</td>"
-                f"<td class='num'>{fmt('lift_rel', '+.1%')}</td><td class='num'>[{fmt('ci_low', '.4g')}, {fmt('ci_high', '.4g')}]</td>"
-                f"<td class='num'>{fmt('p_value', '.3g')}</td></tr>"
-            )
+        rows = "".join(
+            f"<tr><td>{esc(name)}</td>" + "".join(f"<td class='num'>{esc(cell)}</td>" for cell in cells) + "</tr>"
+            for name, *cells in readout_rows(readout)
+        )
         parts.append(
             f"<p>Metric <b>{esc(readout.get('metric'))}</b> ({esc(readout.get('metric_type'))}), control <b>{esc(readout.get('control'))}</b>; "
             f"sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}.</p>"
             "<table><tr><th>variant</th><th>n</th><th>mean</th><th>relative lift</th><th>CI of absolute lift</th><th>p-value</th></tr>"
-            + "".join(rows) + "</table>"
+            + rows + "</table>"
         )
-    bass = _read_json(folder, "bass.json")
-    if bass and adoption is not None:
+    bass, curves = _read_json(folder, "bass.json"), _read(folder, "bass_fit")
+    if bass and curves is not None:
         fig, ax = _figure(9, 3)
-        for uid, fit in list(bass.items())[:4]:
-            if not isinstance(fit, dict) or not all(k in fit for k in ("p", "q", "m")):
-                continue
-            series = adoption[adoption["unique_id"] == uid]["y"].to_numpy(float)
-            nonzero = np.flatnonzero(series > 0)
-            series = series[nonzero[0]:] if len(nonzero) else series
-            t = np.arange(1, len(series) + 1, dtype=float)
-            line = ax.plot(t, series, alpha=0.6, label=f"{str(uid)[:20]} actual")
-            ax.plot(t, _bass_curve(t, fit["p"], fit["q"], fit["m"]), "--", color=line[0].get_color(), label=f"{str(uid)[:20]} Bass fit")
+        for uid in [uid for uid, fit in bass.items() if isinstance(fit, dict)][:4]:
+            curve = curves[curves["unique_id"] == uid]
+            seen = curve[~curve["is_forecast"] & curve["y"].notna()]
+            line = ax.plot(seen["period"], seen["y"], alpha=0.6, label=f"{str(uid)[:20]} actual")
+            ax.plot(curve["period"], curve["yhat"], "--", color=line[0].get_color(), label=f"{str(uid)[:20]} Bass fit")
         ax.set_xlabel("periods since launch")
         ax.set_ylabel("adoptions per period")
         ax.legend(fontsize=7, ncol=2)
@@ -232,24 +224,24 @@ def incubation_section(folder: Path, adoption: pd.DataFrame | None = None) -> st
     return "".join(parts) or "<p>No launch readout.</p>"
 
 
+# How each stage's folder is shown; the stage table gives the order and the titles.
+_SECTIONS = {
+    stages.INSIGHT: needs_section,
+    stages.TRENDS: trends_section,
+    stages.CONCEPTS: concepts_section,
+    stages.INCUBATION: incubation_section,
+}
+
+
 def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None, *, cycle_id: str = "") -> Path:
     """Write ``<out_dir>/report.html`` for a cycle from the stage folders; return its path."""
     paths = stages.cycle_paths(config)
     stage_results = stage_results or {}
-    adoption = None
-    if config.adoption is not None:
-        from launchlab import io
-
-        adoption = io.load_series(config.adoption.path, mapping=config.adoption.mapping, layout=config.adoption.layout).frame
     warnings = [w for r in stage_results.values() for w in r.get("warnings", [])]
     run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
-    sections = [
-        ("1. Demand insight — what customers need", needs_section(paths[stages.INSIGHT])),
-        ("2. Trends — what is rising", trends_section(paths[stages.TRENDS])),
-        ("3. Concepts — what to build", concepts_section(paths[stages.CONCEPTS])),
-        ("4. Launch readout — scale, iterate or stop", incubation_section(paths[stages.INCUBATION], adoption)),
-    ]
-    body = "".join(f"<h2>{esc(title)}</h2>{content}" for title, content in sections)
+    body = "".join(
+        f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(stages.STAGES, start=1)
+    )
     notes = "".join(f"<div class='warn'>{esc(w)}</div>" for w in warnings)
     runs = ", ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in run_ids.items() if v)
     page = (

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from launchlab.config import Settings
-from launchlab.embeddings import ProgressCallback
 
 
 def prepare_environment(settings: Settings | None = None) -> None:
@@ -28,30 +25,6 @@ def prepare_environment(settings: Settings | None = None) -> None:
         home = Path(settings.prefect_home).resolve()
         home.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("PREFECT_HOME", str(home))
-
-
-@contextmanager
-def console_progress(label: str, *, enabled: bool | None = None) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr when it is a terminal (or ``enabled``); else ``None``."""
-    import sys
-
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update
 
 
 def wait_for_prefect(api_url: str, timeout: float = 120.0, process=None) -> None:

@@ -15,7 +15,7 @@ from launchlab.concepts.history import learn_from_history, outcome_features, val
 from launchlab.concepts.lexicon import DEFAULT_PATTERN, compile_terms, defect_mentions
 from launchlab.concepts.norms import apply_norms
 from launchlab.concepts.null_texts import NULL_TEXTS
-from launchlab.concepts.panel import simulate_panel, validate_reviews
+from launchlab.concepts.panel import require_insight_reviews, simulate_panel
 from launchlab.concepts.scorer import ConceptScorer, Match
 from launchlab.concepts.text import ConceptTexts, clean_quote, concept_units, history_texts
 from launchlab.embeddings import Embedder
@@ -99,7 +99,7 @@ def score_concepts(
     score_fn, history_metrics, history_warnings = _score_function(scorer, match, history, embedder, texts, config)
     score = score_fn(match.components)
     if reviews is not None:
-        reviews = validate_reviews(reviews)
+        reviews = require_insight_reviews(reviews)
     lo, hi, evidence, no_reviews = _band_and_evidence(scorer, match, score, score_fn, needs, usable, reviews, config)
     rank = _rank(score, evidence)
     explanations, facts, top_idx = explain_concepts(

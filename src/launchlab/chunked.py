@@ -1,5 +1,5 @@
-"""Scale-out helpers: split embedding and forecasting work into chunks and put the results back
-together exactly as one call would have produced them.
+"""Chunked work for scale-out: split embedding and forecasting work into chunks and put the
+results back together exactly as one call would have produced them.
 
 Nothing here knows how chunks are run. A :data:`Mapper` does that: ``mapper(fn, calls)`` runs
 ``fn(*args)`` for every ``args`` in ``calls`` and returns the results in the same order. The
