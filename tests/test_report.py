@@ -56,7 +56,7 @@ def _write_stage_folders(config: CycleConfig) -> None:
 
 
 def test_report_escapes_untrusted_text_everywhere(tmp_path, repo):
-    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path, data_notes=[PAYLOADS[1]])
     _write_stage_folders(config)
     html = build_report(config, {}, cycle_id="t-1").read_text()
     for payload in PAYLOADS:
@@ -123,3 +123,15 @@ def test_a_skipped_launch_readout_says_pre_launch(tmp_path):
     section = incubation_section(stages.cycle_paths(config)[stages.INCUBATION])
     assert "pre-launch: concepts ranked" in section and "Not launched yet" in section
     assert "SCALE" not in section and "variant" not in section  # the earlier readout is gone
+
+
+def test_the_data_notes_open_the_report(tmp_path):
+    """What the config says about its data (e.g. simulated dates) comes before any stage section."""
+    note = "Their dates are simulated: data/generate_review_dates.py makes petite sizing grow."
+    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path, data_notes=[note])
+    _write_stage_folders(config)
+    html = build_report(config, {}, cycle_id="t-1").read_text()
+    assert html.index("About this data") < html.index(note) < html.index("Demand insight")
+    bare = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path / "bare")
+    _write_stage_folders(bare)
+    assert "About this data" not in build_report(bare, {}, cycle_id="t-2").read_text()

@@ -18,9 +18,10 @@ from pydantic import BaseModel, ValidationError
 from launchlab import stages
 from launchlab.config import CycleConfig
 
-# Settings that change no stage's output: the cycle's display name, and its output folder (part
-# of the stage cache key next to the fingerprint, see flows/launch_cycle.py).
-NOT_STAGE_INPUTS = {"name", "out_dir"}
+# Settings that change no stage's output: the cycle's display name, the data notes the report
+# shows, and its output folder (part of the stage cache key next to the fingerprint, see
+# flows/launch_cycle.py).
+NOT_STAGE_INPUTS = {"name", "data_notes", "out_dir"}
 
 # What a change to each stage invalidates, written out apart from the stage table: trends reads
 # the insight stage's reviews, concepts reads its needs and reviews and the trend classes, and

@@ -29,6 +29,7 @@ th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}.m
 .scale{background:#d9f2dd;color:#135e20}.iterate{background:#fff1c2;color:#6b5200}.stop{background:#f9d6d5;color:#7a1410}
 .prelaunch{background:#e3ecfa;color:#1d3f73}
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.3rem 0;font-size:.9rem}
+.about{background:#eef4ff;border-left:4px solid #3b6fd8;padding:.4rem .8rem;margin:.6rem 0;font-size:.95rem}
 img{max-width:100%}
 """
 
@@ -243,6 +244,8 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
         f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(stages.STAGES, start=1)
     )
     notes = "".join(f"<div class='warn'>{esc(w)}</div>" for w in warnings)
+    about = "".join(f"<li>{esc(note)}</li>" for note in config.data_notes)
+    about = f"<div class='about'><b>About this data</b><ul>{about}</ul></div>" if about else ""
     runs = ", ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in run_ids.items() if v)
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -250,7 +253,7 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
         f"<title>launchlab — {esc(cycle_id or config.name)}</title><style>{_CSS}</style></head><body>"
         f"<h1>Launch cycle {esc(cycle_id or config.name)}</h1>"
         f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. MLflow runs — {runs or 'not tracked'}</p>"
-        f"{notes}{body}</body></html>"
+        f"{about}{notes}{body}</body></html>"
     )
     out = Path(config.out_dir) / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
