@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from launchlab import io
-from launchlab.embeddings import Embedder, HashingEmbedder, SentenceTransformerEmbedder
+from launchlab.embeddings import Embedder, HashingEmbedder, load_embedder
 from launchlab.errors import InputError
 from launchlab.jsonable import json_default
 from launchlab.results import StageResult
@@ -97,11 +97,12 @@ def get_embedder(model: str) -> Embedder:
     """One embedder per model and process (loading the real one takes seconds).
 
     ``hashing-<dim>`` names the deterministic bag-of-words embedder: no model, for smoke runs
-    and tests; everything else is a sentence-transformers model resolved offline.
+    and tests; everything else is a sentence-transformers model resolved offline, optionally with
+    its backend (``all-MiniLM-L6-v2@torch``; see :func:`launchlab.embeddings.load_embedder`).
     """
     if model.startswith("hashing-") and model.split("-", 1)[1].isdigit():
         return HashingEmbedder(int(model.split("-", 1)[1]))
-    return SentenceTransformerEmbedder(model)
+    return load_embedder(model)
 
 
 def input_info(loaded: io.Loaded, path: Path) -> dict[str, Any]:
