@@ -1,19 +1,39 @@
-"""Insight benchmark (issue #3): the stage against a bare encode, against BERTopic, and its memory
-as the corpus grows. Each part prints figures and ratios against the peer measured in the same run.
+"""Insight benchmark (issues #3 and #16): the stage against a bare PyTorch encode, the fast
+embedding backend against fp32, throughput and memory at scale, and need discovery against
+BERTopic. Each part prints figures and ratios against the peer measured in the same run.
 
-Run by hand (not a test), one part at a time or all:
+Run by hand (not a test); parts A, Q and S are the default (``--help`` lists the options):
 
-    PYTHONPATH=src HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_insight.py --part A
+    PYTHONPATH=src HF_HUB_OFFLINE=1 nice .venv/bin/python bench/bench_insight.py                 # A, Q, S
+    PYTHONPATH=src HF_HUB_OFFLINE=1 nice .venv/bin/python bench/bench_insight.py --part A --repeats 3
     PYTHONPATH=src HF_HUB_OFFLINE=1 .venv/bin/python bench/bench_insight.py --part B --cache-dir .cache/embeddings
     PYTHONPATH=src .venv/bin/python bench/bench_insight.py --part C --sizes 100000,300000,1000000
 
 Every task runs in a fresh interpreter, so its peak RSS (``ru_maxrss``) is its own; timings
-exclude interpreter start, imports and model loading, for launchlab and the peers alike.
+exclude interpreter start, imports and model loading, for launchlab and the peers alike. Wall and
+CPU seconds are both printed, and the load average before each task: on a shared machine the CPU
+ratio is the steadier one.
 
-- A (real model, all-MiniLM-L6-v2): 5,000 clothing reviews (``load_reviews``, seed 42) split into
-  mentions. Peer: a bare ``SentenceTransformer.encode`` of the same mentions (batch 64). Then
-  ``discover_needs(level="mention")`` cold (empty embedding cache) and warm (same cache).
-  Targets: cold <= 1.2x the bare encode, warm <= 0.1x cold.
+- A (all-MiniLM-L6-v2): 3,000 clothing reviews (``load_reviews``, seed 42) split into mentions.
+  Peer: a bare PyTorch fp32 ``SentenceTransformer.encode`` of the same mentions (batch 64). Then
+  ``discover_needs(level="mention")`` with the ``--backend`` embedder (default: the int8 ONNX one)
+  cold (empty embedding cache) and warm (same cache), with stars (star-trained head) and without
+  (the shipped layer-feature head, which also reads hidden-layer means). ``--repeats`` runs the
+  whole sequence again, interleaved, and the ratios are of the sums.
+  Bars (issue 16): cold <= 0.5x the bare encode, warm <= 0.05x cold.
+- Q (same sample): the ``--backend`` embedder against PyTorch fp32 on the same texts: cosine of
+  the mention embeddings; need assignments of a stage run on each backend (ARI), beside the ARI of
+  two fp32 runs with different seeds (the need model's own noise floor) and of the fp32 run's need
+  model applied to fp32 and to fast vectors; accuracy of both shipped sentiment heads on the
+  SemEval-15 polar sentences with fp32 and fast features. Bars: cosine >= 0.99 on average, ARI >=
+  0.9, polarity within 0.5 points.
+- S: the whole stage, cold and without a cache, on the ``--backend`` embedder: throughput
+  (mentions per second, wall and per 2 CPU-seconds) and peak RSS on every usable clothing review
+  (22,642 -> ~145k mentions) and the Amazon beauty reviews (5,269 -> ~23k mentions), then the
+  moonshot corpus of ``--moonshot`` mentions: the real reviews of both corpora (~168k mentions)
+  and then synthetic variations of them (each real mention prefixed with an opener such as
+  "Honestly,"), so every mention is a distinct text. Bars: 1M mentions in <= 20 min on 2 cores,
+  peak RSS <= 1.5 GB.
 - B (review level, the full clothing corpus of ~22,600 usable reviews): launchlab
   ``discover_needs`` and ``BERTopic().fit_transform(docs, embeddings)`` with default settings, on
   the same precomputed embeddings (embedded once, kept in ``--cache-dir``; not timed). Review

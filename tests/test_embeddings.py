@@ -92,7 +92,7 @@ def test_missing_onnxruntime_falls_back_to_torch_with_a_clear_note(monkeypatch):
     embedder = load_embedder("all-MiniLM-L6-v2")
     assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.backend == "torch"
     assert embedder.notes == [
-        "the onnx-int8 embedding backend is unavailable: onnxruntime is not installed (pip install onnxruntime); "
+        f"the {DEFAULT_BACKEND} embedding backend is unavailable: onnxruntime is not installed (pip install onnxruntime); "
         "embedding with PyTorch fp32 instead"
     ]
 

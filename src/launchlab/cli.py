@@ -38,7 +38,7 @@ class Level(str, Enum):
     review = "review"
 
 
-Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline); a suffix @torch, @onnx or @onnx-int8 picks the backend (all-MiniLM-L6-v2 runs on onnx-int8 by default).")]
+Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline); a suffix @torch, @onnx or @onnx-int8 picks the backend (all-MiniLM-L6-v2 runs on fp32 onnx by default).")]
 
 
 def _mapping(**columns: str | None) -> dict[str, str]:

@@ -92,7 +92,7 @@ class CycleConfig(BaseModel):
     concept_norms: Path | None = Field(None, description="Parquet of earlier scored concepts: percentiles against them; grows each cycle.")
     experiment: ExperimentInput | None = None
     adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
-    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline); add @torch, @onnx or @onnx-int8 to pick the backend (default: onnx-int8 for all-MiniLM-L6-v2, torch for others).")
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline); add @torch, @onnx or @onnx-int8 to pick the backend (default: onnx, i.e. fp32 ONNX, for all-MiniLM-L6-v2, torch for others).")
     data_notes: list[str] = Field(
         default_factory=list,
         description="What a reader of the report must know about the data, e.g. which parts are simulated. "
