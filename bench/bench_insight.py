@@ -510,10 +510,10 @@ def part_q(n: int, work: Path, cache_dir: Path, backend: str) -> None:
           "in-sample; the difference between backends is what the bar reads)", flush=True)
 
 
-def part_s(work: Path, cache_dir: Path, backend: str, moonshot: int) -> None:
+def part_s(work: Path, cache_dir: Path, backend: str, moonshot: int, corpora: list[str]) -> None:
     """Throughput and peak RSS of the whole stage on the real corpora, then the moonshot corpus."""
-    results = [("clothing, all usable reviews (real)", _child("s_clothing", 0, work, cache_dir, backend)),
-               ("beauty, Amazon 2018 All_Beauty (real)", _child("s_beauty", 0, work, cache_dir, backend))]
+    labels = {"clothing": "clothing, all usable reviews (real)", "beauty": "beauty, Amazon 2018 All_Beauty (real)"}
+    results = [(labels[c], _child(f"s_{c}", 0, work, cache_dir, backend)) for c in corpora]
     if moonshot:
         results.append(("moonshot: real clothing + beauty, then synthetic variations", _child("s_moonshot", moonshot, work, cache_dir, backend)))
     print(f"\nS. the whole insight stage, cold, no cache, embedder backend {backend}, {os.cpu_count()} cores ({_load()} at the end)")
@@ -588,6 +588,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="Interleaved repeats of part A (default 2).")
     parser.add_argument("--moonshot", type=int, default=1_000_000,
                         help="Mentions of part S's last corpus (real, then synthetic variations); 0 skips it.")
+    parser.add_argument("--corpora", default="clothing,beauty", help="Real corpora of part S, comma-separated (default clothing,beauty).")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / ".cache" / "embeddings",
                         help="Embedding cache for part B's corpus embeddings (parts A and Q use fresh ones).")
     parser.add_argument("--sizes", default="100000,300000,1000000", help="Mention counts for part C, comma-separated.")
@@ -610,7 +611,7 @@ def main() -> None:
         if "Q" in parts:
             part_q(args.reviews, work, args.cache_dir, args.backend)
         if "S" in parts:
-            part_s(work, args.cache_dir, args.backend, args.moonshot)
+            part_s(work, args.cache_dir, args.backend, args.moonshot, [c for c in args.corpora.split(",") if c])
         if "B" in parts:
             part_b(work, args.cache_dir)
         if "C" in parts:
