@@ -51,15 +51,27 @@ ratio is the steadier one.
   from disk), and, up to ``--in-memory-max`` mentions, with streaming switched off (``fit_cap``
   above the corpus) as the peer. The embeddings alone would need ``n x 384 x 4`` bytes.
 
-Last measured (2 cores, quiet machine; A and B with the need model that chooses k on a
-3,000-row sample, C with the need model of 72f0df7):
-A  31,756 mentions: bare encode 95.3 s, cold stage 97.7 s (1.02x), warm 5.5 s (0.056x cold;
-   it was 14.2 s, 0.114x, when every candidate k was clustered on 10,000 rows); peak RSS
-   937 / 1,352 / 573 MB.
-B  launchlab 6.1 s, 7 needs, 0% outliers, NPMI 0.047, diversity 0.529; BERTopic 41.3 s,
-   194 topics, 43.2% outliers, NPMI -0.095, diversity 0.488 (launchlab 0.15x wall; session 3).
-C  peak RSS streamed vs in memory: 100k mentions 741 vs 1,169 MB, 300k 842 vs 3,021 MB;
-   1M streamed 1,212 MB (warm cache 1,236 MB), where the embeddings alone are 1,465 MB.
+Last measured, issue 16 (2 cores shared with other agents, load average 12-20 throughout, so
+wall times are inflated and the CPU ratios are the ones to read; the peer's CPU time is inflated
+too, by PyTorch's threads spinning while they wait for a core):
+A  int8 backend, 3,000 reviews -> 18,909 mentions, 1 repeat: bare torch encode 2,768 s wall /
+   309 CPU s; cold stage with stars 291 s / 32 CPU s (0.11x wall, 0.10x CPU), without stars
+   491 s / 30 CPU s (0.18x, 0.10x); warm / cold 0.30x wall, 0.12x CPU (with stars) and 0.08x,
+   0.11x (without): the warm run's ~3.5 CPU s of need clustering and sentiment CV no longer
+   hide behind a slow encode, so the 0.05x warm bar is missed. Peak RSS bare 908 MB, cold 933 /
+   1,112 MB, warm 590 / 763 MB.
+Q  int8 vs torch fp32, 1,000 reviews -> 6,302 mentions: mean cosine 0.9917 (1st percentile
+   0.975, min 0.963); need ARI of a stage run per backend 0.679 (19 vs 23 needs), noise floor
+   (two fp32 runs, seeds 42/43) 0.576 (19 vs 28 needs), the fp32 need model on fp32 vs int8
+   vectors 0.954 (97.8% same need); SemEval-15 polarity fp32 -> int8: layer head 0.914 -> 0.913
+   (restaurants), 0.936 -> 0.938 (laptops); sentence head 0.897 -> 0.894, 0.908 -> 0.902.
+S  int8, beauty (5,269 reviews -> 23,197 mentions): 578 s wall at load ~15, 35 CPU s, i.e.
+   1,334 mentions per 2 CPU-seconds; peak RSS 1,096 MB; 12 needs. Clothing (145k mentions) and the
+   1M moonshot were not run to the end on this machine this session.
+Issue 3 figures (quiet machine, torch backend): A 31,756 mentions: bare encode 95.3 s, cold
+   stage 97.7 s (1.02x), warm 5.5 s (0.056x cold); B launchlab 6.1 s, 7 needs, 0% outliers, NPMI
+   0.047 vs BERTopic 41.3 s, 194 topics, 43.2% outliers, NPMI -0.095; C peak RSS streamed vs in
+   memory 741 vs 1,169 MB at 100k mentions, 842 vs 3,021 MB at 300k, 1M streamed 1,212 MB.
 """
 
 from __future__ import annotations
