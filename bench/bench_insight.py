@@ -65,6 +65,11 @@ Q  int8 vs torch fp32, 1,000 reviews -> 6,302 mentions: mean cosine 0.9917 (1st 
    (two fp32 runs, seeds 42/43) 0.576 (19 vs 28 needs), the fp32 need model on fp32 vs int8
    vectors 0.954 (97.8% same need); SemEval-15 polarity fp32 -> int8: layer head 0.914 -> 0.913
    (restaurants), 0.936 -> 0.938 (laptops); sentence head 0.897 -> 0.894, 0.908 -> 0.902.
+A  fp32 ONNX backend (the default), 1,000 reviews -> 6,302 mentions, load ~13: bare 971 s /
+   104 CPU s; cold stage with stars 130 s / 20.6 CPU s (0.13x wall, 0.20x CPU), without stars
+   122 s / 20.3 CPU s (0.13x, 0.19x); warm / cold 0.12x / 0.11x CPU, 0.09x / 0.09x.
+Q  fp32 ONNX vs torch, same 6,302 mentions: cosine 1.0000; need ARI of a stage run per backend
+   0.691 (19 vs 19 needs), the fp32 need model on both 1.000; polarity differences 0.0 pt.
 S  int8, beauty (5,269 reviews -> 23,197 mentions): 578 s wall at load ~15, 35 CPU s, i.e.
    1,334 mentions per 2 CPU-seconds; peak RSS 1,096 MB; 12 needs. Clothing (145k mentions) and the
    1M moonshot were not run to the end on this machine this session.
