@@ -128,7 +128,7 @@ def _trace(model_path: Path, out: Path, normalise: bool) -> int:
     import torch
     from transformers import AutoModel
 
-    bert = AutoModel.from_pretrained(str(model_path)).eval()
+    bert = AutoModel.from_pretrained(str(model_path)).train(False)  # inference mode (dropout off)
 
     class Pooled(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
