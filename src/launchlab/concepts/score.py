@@ -61,8 +61,8 @@ def score_concepts(
     :data:`DEFAULT_WEIGHTS`), a bootstrap band over the reviews behind the needs, its rank, its
     top needs, the defect words its text asserts and a one-paragraph explanation built from the
     facts, including the trend figures of the needs that give its momentum. Concepts without a
-    usable id, name or
-    description are quarantined; the ``norms`` table (past and present scores) is always returned.
+    usable id, name or description are quarantined; the ``norms`` table (past and present scores)
+    is always returned.
 
     ``norms`` (the ``norms`` table of earlier runs) adds each concept's percentile against past
     concepts of its category; the returned ``norms`` table is that table plus this run's concepts.
@@ -79,9 +79,9 @@ def score_concepts(
     weighted one. Without history the transparent weighted score is used, and a warning says so.
 
     Every concept gets an ``evidence`` level: ``none`` when it barely matches any need
-    (relevance < :data:`MIN_RELEVANCE`, 0.2) or its category has no reviews — its band is then the whole 0–100 range,
-    never a confident number, and it ranks after every concept with evidence —, ``weak`` below
-    relevance 0.5, else ``strong``.
+    (relevance < 0.2, :data:`MIN_RELEVANCE`) or its category has no reviews — its band is then
+    the whole 0–100 range, never a confident number, and it ranks after every concept with
+    evidence —, ``weak`` below relevance 0.5, else ``strong``.
 
     Example::
 
