@@ -148,3 +148,11 @@ def test_period_is_named_from_the_need_series():
     assert series_period(monthly_series()) == "month"
     assert series_period(None) == "period"
     assert series_period(pd.DataFrame({"unique_id": ["uci-P1", "uci-P1"], "ds": [1, 2], "y": [1.0, 2.0]})) == "period"
+
+
+def test_slope_p_value_is_quoted_only_where_it_backs_the_call(with_petite, needs_and_sub_need, embedder):
+    # An emerging call from an onset test can come with a slope that is not significant on its own.
+    trends = trends_table(need_4=dict(growth=0.9, p_value=0.3), need_0=dict(p_value=0.3))
+    scores = _scores(score_concepts(with_petite, needs_and_sub_need, embedder=embedder, trends=trends, series=monthly_series()))
+    assert "0 → 40 mentions a month over 12 months, emerging (forecast +90%)" in scores.loc["petite", "explanation"]
+    assert "10 → 11 mentions a month over 12 months, stable (p = 0.30; forecast +5%)" in scores.loc["fit", "explanation"]

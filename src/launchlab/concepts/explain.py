@@ -237,7 +237,9 @@ def trend_figures(j: int, scorer: ConceptScorer, period: str = "period") -> str:
     words.append(row["class"] or "trend not classed")
     notes = []
     p_value = row["p_value"]
-    if np.isfinite(p_value):
+    # A trend call may rest on another test than the slope's (an onset from a low base): its
+    # slope p-value is shown when it backs the call, and always for an uncalled need.
+    if np.isfinite(p_value) and (p_value < 0.05 or row["class"] not in ("emerging", "rising", "declining")):
         notes.append("p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}" if p_value < 0.1 else f"p = {p_value:.2f}")
     if np.isfinite(row["growth"]):
         notes.append(f"forecast {row['growth']:+.0%}")
