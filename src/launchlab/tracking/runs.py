@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -129,16 +130,19 @@ class RunLog:
         counts as the profile), so the run's Datasets column and panel show them."""
         from mlflow.data.dataset_source_registry import resolve_dataset_source
         from mlflow.data.meta_dataset import MetaDataset
-        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.entities import Dataset, DatasetInput, InputTag
 
         found = []
         for name, info in inputs.items():
             path = info.get("path")
             if not path:
                 continue
-            dataset = MetaDataset(source=resolve_dataset_source(str(Path(path).resolve())), name=name, digest=str(info.get("sha256", ""))[:36])
-            entity = dataset._to_mlflow_entity()
-            entity.profile = json.dumps({k: v for k, v in info.items() if k.startswith("rows_")})
+            with warnings.catch_warnings():  # a local path matches MLflow's local source twice over; either is right
+                warnings.simplefilter("ignore", UserWarning)
+                source = resolve_dataset_source(str(Path(path).resolve()))
+            meta = MetaDataset(source=source, name=name, digest=str(info.get("sha256", ""))[:36])
+            entity = Dataset(name=meta.name, digest=meta.digest, source_type=meta.source._get_source_type(), source=meta.source.to_json(),
+                             profile=json.dumps({k: v for k, v in info.items() if k.startswith("rows_")}))
             found.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
         if found:
             retry_locked(self.client.log_inputs, run_id, datasets=found)
