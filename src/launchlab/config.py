@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     artifact_root: str = Field("mlruns", description="Folder (or URI) for MLflow artifacts of new experiments.")
     experiment: str = Field("launch-cycles", description="MLflow experiment of launch cycles.")
     prefect_home: str = Field(".prefect", description="PREFECT_HOME used unless PREFECT_API_URL is set.")
+    mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="Where users open the MLflow UI (`make ui`), for links.")
 
     def resolved_tracking_uri(self) -> str:
         """The tracking URI with a relative SQLite path made absolute (and its folder created)."""

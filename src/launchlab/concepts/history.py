@@ -172,6 +172,7 @@ def learn_from_history(
     warnings: list[str] = []
     if task == "classification":
         counts = np.bincount(y.astype(int), minlength=2)
+        metrics["history_n_success"] = float(counts[1])
         folds = int(min(5, counts.min()))
         if n < MIN_HISTORY or folds < 2:
             warnings.append(
