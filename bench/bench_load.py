@@ -18,7 +18,14 @@ seeded:
 - trends: weekly series of 104 points (trend + yearly season + noise, a fifth intermittent),
   ``forecast_trends`` with its defaults (horizon 8, the model ensemble, 2-window backtest,
   trend classes). Peer: statsforecast ``AutoETS`` alone, ``forecast(h=8, level=[80, 95])`` on
-  the same frame, same ``n_jobs``.
+  the same frame, same ``n_jobs`` (``--n-jobs``, default ``TrendsConfig``'s). Both warm numba up on
+  two series first; CPU time includes the worker processes, peak RSS adds the largest worker's.
+
+Last measured for trends (issue 17, ``--only trends --series 2000``, load average 16-27 from other
+sessions, so wall times mean nothing): stage 146.1 s CPU, peak RSS 650 MB; AutoETS alone 149.3 s,
+502 MB: **0.98x CPU, 1.30x peak RSS**. The 10,000-series run did not fit that session (the
+2,000-series one took 42 minutes of wall time for 295 CPU-seconds); at 10,000 the backtest sample
+(300 series per route) weighs relatively less. Before issue 17: 2.0x CPU, 2.3x peak RSS at 10,000.
 """
 
 from __future__ import annotations
@@ -81,12 +88,15 @@ def series_frame(n_series: int, length: int = 104, seed: int = 0) -> pd.DataFram
 
 
 def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """CPU seconds of this process and of its finished children (statsforecast's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Peak RSS of this process plus that of its largest worker process, if any (Linux: KiB)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (own.ru_maxrss + children.ru_maxrss) / 1024
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,14 +151,28 @@ def task_embed_only(n: int, work: Path) -> dict:
     return {"wall_s": time.perf_counter() - start, "cpu_s": _cpu_s() - cpu0, "peak_rss_mb": _peak_rss_mb(), "n_mentions": len(mentions)}
 
 
+def _n_jobs(work: Path) -> int:
+    from launchlab.trends import TrendsConfig
+
+    path = work / "n_jobs.json"
+    return json.loads(path.read_text())["n_jobs"] if path.exists() else TrendsConfig().n_jobs
+
+
+def _warm_up(frame: pd.DataFrame, fn) -> None:
+    """Compile numba code on two series first: the bench times the stage, not the JIT."""
+    fn(frame[frame["unique_id"].isin(frame["unique_id"].unique()[:2])])
+
+
 def task_trends(n: int, work: Path) -> dict:
     from launchlab.trends import TrendsConfig, forecast_trends
 
     frame = series_frame(n)
+    config = TrendsConfig(horizon=8, n_jobs=_n_jobs(work))
+    _warm_up(frame, lambda part: forecast_trends(part, config=config.model_copy(update={"n_jobs": 1})))
     base_rss = _peak_rss_mb()
     tracemalloc.start()
     start, cpu0 = time.perf_counter(), _cpu_s()
-    result = forecast_trends(frame, config=TrendsConfig(horizon=8))
+    result = forecast_trends(frame, config=config)
     wall, cpu = time.perf_counter() - start, _cpu_s() - cpu0
     heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
@@ -163,12 +187,11 @@ def task_trends_peer(n: int, work: Path) -> dict:
     from statsforecast import StatsForecast
     from statsforecast.models import AutoETS
 
-    from launchlab.trends import TrendsConfig
-
     frame = series_frame(n)
+    _warm_up(frame, lambda part: StatsForecast(models=[AutoETS(season_length=52)], freq="W-MON").forecast(df=part, h=8, level=[80, 95]))
     base_rss = _peak_rss_mb()
     start, cpu0 = time.perf_counter(), _cpu_s()
-    sf = StatsForecast(models=[AutoETS(season_length=52)], freq="W-MON", n_jobs=TrendsConfig().n_jobs)
+    sf = StatsForecast(models=[AutoETS(season_length=52)], freq="W-MON", n_jobs=_n_jobs(work))
     sf.forecast(df=frame, h=8, level=[80, 95])
     wall, cpu = time.perf_counter() - start, _cpu_s() - cpu0
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(), "rss_before_mb": base_rss, "n_series": n}
@@ -200,6 +223,7 @@ def main() -> None:
     parser.add_argument("--mentions", type=int, default=200_000)
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--only", choices=["insight", "trends"], default=None)
+    parser.add_argument("--n-jobs", type=int, default=None, help="statsforecast processes for the trend stage and its peer (default: TrendsConfig's)")
     parser.add_argument("--task", choices=list(TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -211,6 +235,8 @@ def main() -> None:
     import tempfile
 
     work = Path(tempfile.mkdtemp(prefix="launchlab-bench-"))
+    if args.n_jobs is not None:
+        (work / "n_jobs.json").write_text(json.dumps({"n_jobs": args.n_jobs}))
     n_mentions, n_series = int(args.mentions * args.scale), int(args.series * args.scale)
     print(f"launchlab load benchmark: {n_mentions:,} mentions, {n_series:,} series; {os.cpu_count()} CPUs", flush=True)
     if args.only in (None, "insight"):
@@ -229,8 +255,8 @@ def main() -> None:
             flush=True,
         )
     if args.only in (None, "trends"):
-        ours = _child("trends", n_series, work)
         peer = _child("trends_peer", n_series, work)
+        ours = _child("trends", n_series, work)
         print(
             f"trends   launchlab forecast_trends: {ours['n_series']:,} series × 104 weeks, horizon 8, with backtest, "
             f"in {ours['wall_s']:.1f} s wall / {ours['cpu_s']:.1f} s CPU, peak RSS {ours['peak_rss_mb']:.0f} MB (before {ours['rss_before_mb']:.0f} MB, "

@@ -3,7 +3,7 @@
 ``launch_cycle(..., task_runner="dask")`` runs the insight and trends stage flows with a
 ``DaskTaskRunner``: on the cluster at ``dask_address`` or, without one, on a local cluster started
 for the cycle. Inside those flows the ``compute-stage`` task hands ``launchlab.stages.run_stage``
-the chunked embedder and forecaster of ``launchlab.scaleout``, whose mapper submits every chunk
+the chunked embedder and forecaster of ``launchlab.chunked``, whose mapper submits every chunk
 as a ``chunk`` task (visible in the Prefect UI) to the flow's task runner and waits for them in
 order. Results are the same as with the default runner; the stage cache keys do not include the
 runner, so a cycle computed on one runner is reused on the other.
@@ -21,11 +21,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 
-from launchlab import scaleout, stages
+from launchlab import chunked
 from launchlab.config import CycleConfig
+from launchlab.stages import Stage
 
 TaskRunnerName = Literal["default", "dask"]
-SCALED_STAGES = (stages.INSIGHT, stages.TRENDS)
 
 
 def local_cluster_kwargs() -> dict[str, Any]:
@@ -40,7 +40,7 @@ def run_chunk(fn: Callable[..., Any], args: tuple) -> Any:
 
 
 def prefect_map(fn: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
-    """The ``launchlab.scaleout.Mapper`` of a flow run: submit each call, return results in order."""
+    """The ``launchlab.chunked.Mapper`` of a flow run: submit each call, return results in order."""
     futures = [run_chunk.with_options(task_run_name=f"{fn.__name__}-{i}").submit(fn, args) for i, args in enumerate(calls)]
     return [future.result() for future in futures]
 
@@ -56,17 +56,20 @@ def _dask_client():
     return runner.client if isinstance(runner, DaskTaskRunner) else None
 
 
-def stage_hooks(stage: str, config: CycleConfig) -> dict[str, Any]:
-    """``run_stage`` keyword arguments that spread ``stage`` over the Dask cluster, if any."""
-    if stage not in SCALED_STAGES:
+def stage_hooks(stage: Stage, config: CycleConfig) -> dict[str, Any]:
+    """``run_stage`` keyword arguments that spread ``stage`` over the Dask cluster, if any: the
+    hooks its table row names (``embedder``, ``forecast``) on a Dask runner, none otherwise."""
+    if not stage.hooks:
         return {}
     client = _dask_client()
     if client is None:
         return {}
     slots = max(1, sum(client.nthreads().values()))
-    if stage == stages.INSIGHT:
-        return {"embedder": scaleout.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots)}
-    return {"forecast": scaleout.chunked_forecast(prefect_map, slots=slots)}
+    makers = {
+        "embedder": lambda: chunked.ChunkedEmbedder(config.embedding_model, prefect_map, slots=slots),
+        "forecast": lambda: chunked.chunked_forecast(prefect_map, slots=slots),
+    }
+    return {hook: makers[hook]() for hook in stage.hooks}
 
 
 @contextmanager
@@ -110,7 +113,7 @@ def warm_up() -> None:
     import prefect.task_engine  # noqa: F401
     import statsforecast  # noqa: F401
 
-    import launchlab.scaleout  # noqa: F401
+    import launchlab.chunked  # noqa: F401
     import launchlab.stages  # noqa: F401
 
 

@@ -41,7 +41,7 @@ def test_yaml_config_resolves_paths_from_its_folder(tmp_path):
     path = tmp_path / "sub" / "cycle.yaml"
     path.write_text(yaml.safe_dump(doc))
     config = load_cycle_config(path)
-    assert config.reviews.path == tmp_path / "sub" / "data" / "womens_clothing_reviews.parquet"
+    assert config.reviews.path == tmp_path / "sub" / "data" / "womens_clothing_reviews_dated.parquet"
     assert config.name == "mine"
 
 

@@ -306,3 +306,38 @@ def test_parse_dates_handles_epochs_and_formats():
     assert parsed.iloc[0] == pd.Timestamp("2024-03-01") and parsed.iloc[1] == pd.Timestamp("2024-03-05")
     assert pd.isna(parsed.iloc[2])
     assert np.issubdtype(parsed.dtype, np.datetime64)
+
+
+# ---------------------------------------------------------------------------------------------
+# require_*: the strict form of each contract, called at a stage function's entry
+
+
+def test_require_series_types_the_frame_and_names_file_row_and_column_of_a_break():
+    frame = pd.DataFrame({"unique_id": [1, 1, 2], "ds": ["2024-01-01", "2024-02-01", "2024-01-01"], "y": ["3", "4.5", "n/a"],
+                          "source_row": [7, 8, 9]})
+    with pytest.raises(InputError, match=r"^s\.csv, row 9, column 'y': y: value is not a number"):
+        io.require_series(frame, source="s.csv")
+    typed, problems = io.require_series(frame, source="s.csv", allow=("y_number",))
+    assert typed["unique_id"].tolist() == ["1", "1", "2"] and typed["ds"].dtype.kind == "M"
+    assert typed["y"].tolist()[:2] == [3.0, 4.5] and np.isnan(typed["y"].iloc[2])
+    assert problems.reason.dropna().tolist() == ["y: value is not a number"]
+    repeated = pd.concat([frame.iloc[:2], frame.iloc[:1]], ignore_index=True)
+    with pytest.raises(InputError, match=r"row 7, column 'ds': .*same period twice"):
+        io.require_series(repeated.assign(source_row=[5, 6, 7]))
+    with pytest.raises(InputError, match=r"column 'ds': ds holds neither dates nor integer periods"):
+        io.require_series(frame.assign(ds="soon"))
+
+
+def test_require_reviews_and_concepts_apply_the_same_rules_as_the_loaders(tmp_path):
+    reviews = pd.DataFrame({"review_id": ["a", "b", "c"], "text": ["fits", "  ", "runs small"], "rating": [5.0, 4.0, 7.0]})
+    path = tmp_path / "r.csv"
+    reviews.to_csv(path, index=False)
+    loaded = io.load_reviews(path)
+    assert loaded.quarantine["reason"].tolist() == ["text is empty", "rating outside 1-5"]
+    with pytest.raises(InputError, match=r"row 2, column 'text': text is empty"):
+        io.require_reviews(reviews)
+    assert io.require_reviews(reviews.iloc[[0]]) is not None
+    concepts = pd.DataFrame({"concept_id": ["x", "x"], "name": ["A", "B"], "description": ["one", "two"]})
+    with pytest.raises(InputError, match=r"row 2, column 'concept_id': the concept id repeats"):
+        io.require_concepts(concepts)
+    assert io.validate_concepts(concepts).quarantine["reason"].tolist() == ["duplicate concept id (first kept)"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from launchlab import stages
 from launchlab.config import CycleConfig
-from launchlab.report import build_report
+from launchlab.report import build_report, incubation_section
 
 PAYLOADS = ['<script>alert(1)</script>', '<img src=x onerror=alert(2)>', '<a href="javascript:alert(3)">x</a>']
 
@@ -35,7 +35,8 @@ def _write_stage_folders(config: CycleConfig) -> None:
     pd.DataFrame(
         {"unique_id": PAYLOADS[1], "ds": [20, 21], "yhat": [20.0, 21.0], "yhat_lo_80": [19.0, 19.0], "yhat_hi_80": [21.0, 23.0]}
     ).to_parquet(paths[stages.TRENDS] / "forecasts.parquet")
-    pd.DataFrame({"unique_id": [PAYLOADS[1]], "growth": [0.2], "class": ["rising"]}).to_parquet(paths[stages.TRENDS] / "trends.parquet")
+    pd.DataFrame({"unique_id": [PAYLOADS[1]], "growth": [0.2], "class": ["rising"], "change": [0.31], "p_value": [0.004],
+                  "window": [18]}).to_parquet(paths[stages.TRENDS] / "trends.parquet")
     pd.DataFrame(
         {
             "concept_id": ["c1"],
@@ -56,7 +57,7 @@ def _write_stage_folders(config: CycleConfig) -> None:
 
 
 def test_report_escapes_untrusted_text_everywhere(tmp_path, repo):
-    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path, data_notes=[PAYLOADS[1]])
     _write_stage_folders(config)
     html = build_report(config, {}, cycle_id="t-1").read_text()
     for payload in PAYLOADS:
@@ -94,3 +95,44 @@ def test_the_insight_section_says_how_sentiment_was_scored(tmp_path, repo):
     (stages.cycle_paths(config)[stages.INSIGHT] / stages.STAGE_RECORD).write_text(json.dumps(stars))
     page = build_report(config).read_text()
     assert "learned from this corpus&#x27; star ratings" in page and "90.9% over 1,338 rated reviews" in page
+
+
+def test_the_adoption_plot_comes_from_the_stage_outputs_alone(tmp_path, repo):
+    """The report draws the adoption curves from the incubation stage's bass_fit table: the raw
+    adoption file is not read again (here it does not even exist any more)."""
+    from launchlab.config import SeriesInput
+    from launchlab.incubation import BassConfig
+
+    config = CycleConfig(name="bass", reviews={"path": "r.csv"}, concepts="c.yaml", adoption={"path": "gone.csv"}, out_dir=tmp_path)
+    folder = stages.cycle_paths(config)[stages.INCUBATION]
+    stages.run_incubation(None, adoption=SeriesInput(path=repo / "data" / "ibm_mainframe_generations.csv"),
+                          bass_config=BassConfig(n_bootstrap=0), out_dir=folder)
+    curves = pd.read_parquet(folder / "bass_fit.parquet")
+    assert {"period", "y", "yhat", "is_forecast"} <= set(curves.columns)
+    section = incubation_section(folder)
+    assert section.count("data:image/png;base64,") == 1 and "SIU1" in section
+    (folder / "bass_fit.parquet").unlink()
+    assert "data:image/png" not in incubation_section(folder)
+    assert "Launch readout" in build_report(config).read_text()
+
+
+def test_a_skipped_launch_readout_says_pre_launch(tmp_path):
+    config = CycleConfig(name="pre", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    reason = stages.get_stage(stages.INCUBATION).skip(config)
+    stages.skip_stage(stages.INCUBATION, config, reason, "f", None)
+    section = incubation_section(stages.cycle_paths(config)[stages.INCUBATION])
+    assert "pre-launch: concepts ranked" in section and "Not launched yet" in section
+    assert "SCALE" not in section and "variant" not in section  # the earlier readout is gone
+
+
+def test_the_data_notes_open_the_report(tmp_path):
+    """What the config says about its data (e.g. simulated dates) comes before any stage section."""
+    note = "Their dates are simulated: data/generate_review_dates.py makes petite sizing grow."
+    config = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path, data_notes=[note])
+    _write_stage_folders(config)
+    html = build_report(config, {}, cycle_id="t-1").read_text()
+    assert html.index("About this data") < html.index(note) < html.index("Demand insight")
+    bare = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path / "bare")
+    _write_stage_folders(bare)
+    assert "About this data" not in build_report(bare, {}, cycle_id="t-2").read_text()

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from launchlab import __version__
+from launchlab.console import err, out, print_counts, print_warnings, spinner
 from launchlab.errors import InputError
 
 app = typer.Typer(
@@ -30,10 +28,6 @@ app = typer.Typer(
 incubate_app = typer.Typer(help="Post-launch readouts: A/B tests and adoption curves.", no_args_is_help=True)
 app.add_typer(incubate_app, name="incubate")
 
-# Piped output (CI logs, files) gets wide tables instead of 80-column squeezed ones.
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 180)
-
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if missing).")]
 
 
@@ -44,25 +38,23 @@ class Level(str, Enum):
     review = "review"
 
 
-Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]
+Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline); a suffix @torch, @onnx or @onnx-int8 picks the backend (all-MiniLM-L6-v2 runs on fp32 onnx by default).")]
 
 
 def _mapping(**columns: str | None) -> dict[str, str]:
     return {field: column for field, column in columns.items() if column}
 
 
-def _counts_line(name: str, counts: dict[str, int], quarantine_dir: Path) -> str:
-    line = f"{name}: {counts['rows_in']:,} rows in = {counts['rows_used']:,} used + {counts['rows_quarantined']:,} quarantined"
-    if counts.get("rows_sampled_out"):
-        line += f" + {counts['rows_sampled_out']:,} left out by sampling"
-    if counts["rows_quarantined"]:
-        line += f" (reasons in {quarantine_dir / 'quarantine'})"
-    return line
+def _series_input(path: Path, mapping: dict[str, str], layout: str):
+    """A series file as the stages take it; an unknown ``--layout`` is bad input, not a bug."""
+    from pydantic import ValidationError
 
+    from launchlab.config import SeriesInput
 
-def _print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        err.print(f"[yellow]note:[/] {warning}", highlight=False)
+    try:
+        return SeriesInput(path=path, mapping=mapping, layout=layout)
+    except ValidationError:
+        raise InputError(f"unknown layout {layout!r}", fix="use --layout auto, long, wide-periods or wide-series") from None
 
 
 @app.callback(invoke_without_command=True)
@@ -87,11 +79,17 @@ def run(
     dask_address: Annotated[
         Optional[str], typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
     ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Name the cycle (MLflow run, report), e.g. 'trial sample 300'.")] = None,
+    promote: Annotated[
+        bool, typer.Option("--promote/--no-promote", help="Let models that beat the registry's champions on evidence take the champion alias.")
+    ] = True,
 ) -> None:
     """Run a full launch cycle (insight → trends → concepts → incubation) as a Prefect flow,
     tracked as one MLflow parent run with a child run per stage.
 
     Example: launchlab run --config my-cycle.yaml --task-runner dask
+
+    Example: launchlab run --sample 300 --name "trial sample 300" --out out/trial --no-promote
     """
     if task_runner not in ("default", "dask"):
         raise InputError(f"unknown task runner {task_runner!r}", fix="use --task-runner default or --task-runner dask")
@@ -107,65 +105,27 @@ def run(
         cycle.out_dir = out_dir.resolve()
     if sample is not None:
         cycle.reviews.sample = sample
+    if name is not None:
+        from launchlab.form import cycle_name
+
+        cycle.name = cycle_name(name)
     _check_inputs(cycle)
     err.print(f"[bold]launchlab {__version__}[/]: cycle [cyan]{cycle.name}[/], MLflow at {settings.resolved_tracking_uri()}")
-    from flows.launch_cycle import launch_cycle
+    from flows.launch_cycle import launch_cycle, quiet_input_errors_on_console
+    from launchlab.console import print_cycle_summary
 
-    result = launch_cycle(cycle, task_runner=task_runner, dask_address=dask_address)
-    print_cycle_summary(result)
+    with quiet_input_errors_on_console():
+        result = launch_cycle(cycle, task_runner=task_runner, dask_address=dask_address, promote=promote)
+    print_cycle_summary(result, settings)
 
 
 def _check_inputs(cycle) -> None:
     """Fail before starting Prefect when an input file is missing."""
-    paths = [cycle.reviews.path, cycle.concepts, *[s.path for s in cycle.series]]
-    if cycle.experiment:
-        paths.append(cycle.experiment.path)
-    if cycle.adoption:
-        paths.append(cycle.adoption.path)
-    for path in paths:
+    from launchlab.stages import STAGES
+
+    for path in (path for stage in STAGES for path in stage.inputs(cycle).files.values()):
         if not Path(path).exists():
             raise InputError("input file not found", file=str(path), fix="check the path in the cycle config (or run from the launchlab folder)")
-
-
-def print_cycle_summary(result: dict) -> None:
-    """Top needs, rising trends, concept ranking, launch decision, and where to look next."""
-    stages = result["stages"]
-    insight = stages.get("01-insight", {})
-    table = Table(title="Top needs", title_justify="left")
-    for column in ("need", "share", "sentiment"):
-        table.add_column(column, justify="left" if column == "need" else "right")
-    for need in insight.get("summary", {}).get("top_needs", [])[:8]:
-        table.add_row(str(need.get("label")), f"{need.get('share', 0):.1%}", f"{need.get('sentiment_mean', 0):+.2f}")
-    out.print(table)
-    trends = stages.get("02-trends", {}).get("summary", {})
-    rising = trends.get("rising", [])[:5]
-    if rising:
-        out.print("[bold]Rising:[/] " + ", ".join(_trend_label(r) for r in rising))
-    else:
-        out.print("[bold]Rising:[/] none detected")
-    ranking = stages.get("03-concepts", {}).get("summary", {}).get("ranking", [])
-    table = Table(title="Concept ranking", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("concept")
-    table.add_column("score", justify="right")
-    for i, concept in enumerate(ranking[:10], start=1):
-        table.add_row(str(i), str(concept.get("name")), f"{concept.get('score', 0):.0f}")
-    out.print(table)
-    decision = stages.get("04-incubation", {}).get("summary", {}).get("decision", {})
-    if decision:
-        out.print(f"[bold]Launch decision:[/] [reverse] {str(decision.get('decision', '?')).upper()} [/]")
-        for reason in decision.get("reasons", [])[:4]:
-            out.print(f"  • {reason}", highlight=False)
-    out.print(f"\nReport:    {result['report']}")
-    out.print(f"MLflow:    run [cyan]{result['parent_run_id']}[/] in experiment {result['experiment_id']} — open with `make ui` (http://127.0.0.1:5000)")
-    out.print("Prefect:   `.venv/bin/prefect server start` then open http://127.0.0.1:4200 (see README)")
-
-
-def _trend_label(item) -> str:
-    if isinstance(item, dict):
-        growth = item.get("growth")
-        return f"{item.get('unique_id')} ({growth:+.0%})" if isinstance(growth, (int, float)) else str(item.get("unique_id"))
-    return str(item)
 
 
 @app.command()
@@ -195,9 +155,10 @@ def insight(
     """
     from launchlab import stages
     from launchlab.config import ReviewsInput
+    from launchlab.console import console_progress, print_needs
     from launchlab.insight import InsightConfig
     from launchlab.insight.sentiment import describe_sentiment
-    from launchlab.runtime import console_progress, prepare_environment
+    from launchlab.runtime import prepare_environment
 
     prepare_environment()
     source = ReviewsInput(
@@ -208,16 +169,9 @@ def insight(
     with console_progress("embedding reviews") as progress:
         config = InsightConfig(seed=seed, level=level.value, cache_dir=cache_dir)
         result = stages.run_insight(source, config=config, out_dir=out_dir, embedding_model=model, progress=progress)
-    _print_warnings(result.result.warnings)
-    info = result.inputs["reviews"]
-    err.print(_counts_line(str(reviews), info, out_dir), highlight=False)
-    needs = result.result.tables["needs"]
-    table = Table(title=f"{len(needs)} needs", title_justify="left")
-    for column in ("id", "need", "share", "sentiment"):
-        table.add_column(column)
-    for _, row in needs.head(15).iterrows():
-        table.add_row(str(row["need_id"]), str(row["label"]), f"{row['share']:.1%}", f"{row['sentiment_mean']:+.2f}")
-    out.print(table)
+    print_warnings(result.result.warnings)
+    print_counts(str(reviews), result.inputs["reviews"], out_dir)
+    print_needs(result.result.tables["needs"])
     note = describe_sentiment(result.result.params, result.result.metrics)
     if note:
         out.print(note, highlight=False)
@@ -243,32 +197,18 @@ def trends(
     Example: launchlab trends ../shared/data/series/uci_sales_transactions_weekly.csv --horizon 8 --out out/trends
     """
     from launchlab import stages
-    from launchlab.config import SeriesInput
+    from launchlab.console import print_trends
     from launchlab.trends import TrendsConfig
 
-    inputs = [SeriesInput(path=p, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout) for p in series]
+    inputs = [_series_input(p, _mapping(unique_id=id_col, ds=ds_col, y=y_col), layout) for p in series]
     config = TrendsConfig(horizon=horizon, freq=freq, season_length=season_length)
-    with _spinner("forecasting"):
+    with spinner("forecasting"):
         result = stages.run_trends(inputs, config=config, out_dir=out_dir)
-    _print_warnings(result.result.warnings)
-    for name, info in result.inputs.items():
-        err.print(_counts_line(info["path"], info, out_dir), highlight=False)
-    table_data = result.result.tables["trends"]
-    counts = table_data["class"].value_counts().to_dict()
-    out.print("Classes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    table = Table(title="Fastest rising", title_justify="left")
-    for column in ("series", "class", "growth"):
-        table.add_column(column)
-    for _, row in table_data.sort_values("growth", ascending=False).head(10).iterrows():
-        table.add_row(str(row["unique_id"]), str(row["class"]), f"{row['growth']:+.1%}")
-    out.print(table)
+    print_warnings(result.result.warnings)
+    for info in result.inputs.values():
+        print_counts(info["path"], info, out_dir)
+    print_trends(result.result.tables["trends"])
     out.print(f"Wrote {out_dir / 'forecasts.parquet'} and {out_dir / 'trends.parquet'}")
-
-
-def _spinner(label: str):
-    from contextlib import nullcontext
-
-    return err.status(label) if sys.stderr.isatty() else nullcontext()
 
 
 @app.command()
@@ -289,23 +229,18 @@ def concepts(
     """
     from launchlab import stages
     from launchlab.concepts import ConceptsConfig
+    from launchlab.console import print_scores
     from launchlab.runtime import prepare_environment
 
     prepare_environment()
-    with _spinner("scoring concepts"):
+    with spinner("scoring concepts"):
         result = stages.run_concepts(
             concepts_file, insight_dir=insight_dir, trends_dir=trends_dir, config=ConceptsConfig(), out_dir=out_dir,
             embedding_model=model, history=history, norms=norms,
         )
-    _print_warnings(result.result.warnings)
-    err.print(_counts_line(str(concepts_file), result.inputs["concepts"], out_dir), highlight=False)
-    scores = result.result.tables["scores"].sort_values("rank")
-    table = Table(title="Concept ranking", title_justify="left")
-    for column in ("#", "concept", "score", "top needs"):
-        table.add_column(column)
-    for _, row in scores.iterrows():
-        table.add_row(str(row["rank"]), str(row["name"]), f"{row['score']:.0f}", ", ".join(map(str, list(row["top_needs"])[:3])))
-    out.print(table)
+    print_warnings(result.result.warnings)
+    print_counts(str(concepts_file), result.inputs["concepts"], out_dir)
+    print_scores(result.result.tables["scores"])
     out.print(f"Wrote {out_dir / 'scores.parquet'}")
 
 
@@ -332,9 +267,10 @@ def incubate_ab(
 
     Example: launchlab incubate ab data/launch_experiment.csv --variant-col variant --metric-col converted --unit-col user_id --covariate-col pre_sessions --sequential --date-col date
     """
-    from launchlab import io
-    from launchlab.incubation import ABConfig, decide, read_out_ab
-    from launchlab.stages import _write_outputs
+    from launchlab import stages
+    from launchlab.config import ExperimentInput
+    from launchlab.console import print_readout
+    from launchlab.incubation import ABConfig, BassConfig
 
     guardrails = {}
     for item in guardrail or []:
@@ -342,33 +278,18 @@ def incubate_ab(
         if direction not in ("", "higher_is_better", "lower_is_better"):
             raise InputError(f"guardrail {item!r} has an unknown direction", fix="write COLUMN:higher_is_better or COLUMN:lower_is_better")
         guardrails[column] = direction or "higher_is_better"
-    required = (variant_col, metric_col, unit_col, covariate_col, date_col, *guardrails, *(funnel_col or []))
-    loaded = io.load_experiment(data, required=tuple(c for c in required if c))
     config = ABConfig(
         variant_col=variant_col, metric_col=metric_col, control=control, unit_col=unit_col, alpha=alpha,
         covariate_col=covariate_col, guardrails=guardrails, sequential=sequential, date_col=date_col, funnel_cols=funnel_col or [],
     )
-    result = read_out_ab(loaded.frame, config=config, source=str(data))
-    decision = decide(result)
-    result.artifacts["readout.json"] = {**result.artifacts["readout.json"], "decision": decision["decision"], "reasons": decision.get("reasons", [])}
-    _write_outputs(result, out_dir, {"experiment": result.quarantine} if result.quarantine is not None else {})
-    _print_warnings(result.warnings)
-    readout = result.artifacts["readout.json"]
+    run = stages.run_incubation(ExperimentInput(path=data, ab=config), adoption=None, bass_config=BassConfig(), out_dir=out_dir)
+    print_warnings(run.result.warnings)
+    readout = run.result.artifacts["readout.json"]
     err.print(
-        f"{data}: {readout.get('rows_in', loaded.rows_in):,} rows in = {readout.get('rows_used', 0):,} used + {readout.get('rows_quarantined', 0):,} quarantined",
+        f"{data}: {readout.get('rows_in', run.inputs['experiment']['rows_in']):,} rows in = {readout.get('rows_used', 0):,} used + {readout.get('rows_quarantined', 0):,} quarantined",
         highlight=False,
     )
-    table = Table(title=f"{metric_col} by {variant_col} (control: {readout.get('control')})", title_justify="left")
-    for column in ("variant", "n", "mean", "lift", "95% CI (abs)", "p"):
-        table.add_column(column, justify="right")
-    for name, v in readout["variants"].items():
-        def f(key: str, spec: str) -> str:
-            value = v.get(key)
-            return format(value, spec) if isinstance(value, (int, float)) else "—"
-        table.add_row(str(name), f("n", ","), f("mean", ".4g"), f("lift_rel", "+.2%"), f"[{f('ci_low', '.4g')}, {f('ci_high', '.4g')}]", f("p_value", ".3g"))
-    out.print(table)
-    out.print(f"Sample-ratio check p = {readout.get('srm_p_value', float('nan')):.3g}")
-    out.print(f"Decision: [bold]{readout['decision'].upper()}[/] — " + "; ".join(readout.get("reasons", [])[:3]))
+    print_readout(readout, metric_col=metric_col, variant_col=variant_col)
     out.print(f"Wrote {out_dir / 'readout.json'}")
 
 
@@ -390,7 +311,7 @@ def incubate_impact(
     """
     from launchlab import io
     from launchlab.incubation import ImpactConfig, estimate_impact
-    from launchlab.stages import _write_outputs
+    from launchlab.stages import write_outputs
 
     loaded = io.load_series(series, layout=layout)
     ids = set(loaded.frame["unique_id"])
@@ -399,8 +320,8 @@ def incubate_impact(
             raise InputError(f"series {name!r} not found ({len(ids)} series, e.g. {', '.join(sorted(ids)[:5])})", file=str(series), fix="check --treated/--control")
     moment: str | int = int(intervention) if intervention.lstrip("-").isdigit() else intervention
     result = estimate_impact(loaded.frame[["unique_id", "ds", "y"]], config=ImpactConfig(treated=treated, controls=control or None, intervention=moment))
-    _write_outputs(result, out_dir, {"series": loaded.quarantine})
-    _print_warnings(loaded.warnings + result.warnings)
+    write_outputs(result, out_dir, {"series": loaded.quarantine})
+    print_warnings(loaded.warnings + result.warnings)
     impact = result.artifacts["impact.json"]
     out.print_json(data={k: v for k, v in impact.items() if not isinstance(v, (list, dict))})
     out.print(f"Wrote {out_dir / 'impact.json'}")
@@ -422,22 +343,15 @@ def incubate_bass(
 
     Example: launchlab incubate bass ../shared/data/diffusion/assassins_creed_weekly_sales.csv --out out/bass
     """
-    from launchlab import io
-    from launchlab.incubation import BassConfig, fit_bass
-    from launchlab.stages import _write_outputs
+    from launchlab import stages
+    from launchlab.console import print_bass
+    from launchlab.incubation import BassConfig
 
-    loaded = io.load_series(series, mapping=_mapping(unique_id=id_col, ds=ds_col, y=y_col), layout=layout)
-    result = fit_bass(loaded.frame[["unique_id", "ds", "y"]], config=BassConfig(cumulative=cumulative))
-    _write_outputs(result, out_dir, {"series": loaded.quarantine, "series_stage": result.quarantine})
-    _print_warnings(loaded.warnings + result.warnings)
-    err.print(_counts_line(str(series), loaded.counts(), out_dir), highlight=False)
-    table = Table(title="Bass fits", title_justify="left")
-    for column in ("series", "p", "q", "m", "peak period", "note"):
-        table.add_column(column)
-    for uid, fit in result.artifacts["bass.json"].items():
-        if isinstance(fit, dict):
-            table.add_row(str(uid), f"{fit.get('p', float('nan')):.4f}", f"{fit.get('q', float('nan')):.4f}", f"{fit.get('m', float('nan')):,.0f}", str(fit.get("peak_period")), str(fit.get("warning") or ""))
-    out.print(table)
+    adoption = _series_input(series, _mapping(unique_id=id_col, ds=ds_col, y=y_col), layout)
+    run = stages.run_incubation(None, adoption=adoption, bass_config=BassConfig(cumulative=cumulative), out_dir=out_dir)
+    print_warnings(run.result.warnings)
+    print_counts(str(series), run.inputs["adoption"], out_dir)
+    print_bass(run.result.artifacts["bass.json"])
     out.print(f"Wrote {out_dir / 'bass.json'}")
 
 
@@ -506,31 +420,16 @@ def cycles(
     Example: launchlab cycles -n 5
     """
     from launchlab.config import Settings
+    from launchlab.console import print_cycles
     from launchlab.runtime import prepare_environment
     from launchlab.tracking import Tracker
 
     prepare_environment()
-    tracker = Tracker(Settings()).connect()
-    runs = tracker.recent_cycles(limit=limit)
-    if not runs:
+    entries = Tracker(Settings()).connect().cycle_history(limit=limit)
+    if not entries:
         out.print("No launch cycles recorded yet: run `launchlab run`.")
         return
-    table = Table(title=f"Launch cycles in {Settings().experiment}", title_justify="left")
-    for column in ("started (UTC)", "cycle", "status", "decision", "reviews data", "insight", "trends", "concepts", "incubation"):
-        table.add_column(column)
-    for run in runs:
-        _, children = tracker.cycle_runs(run.info.run_id)
-        durations = {}
-        for child in children:
-            seconds = ((child.info.end_time or child.info.start_time) - child.info.start_time) / 1000
-            durations[child.info.run_name] = f"{seconds:.0f}s" + (" (cached)" if child.data.tags.get("launchlab.cache_hit") == "true" else "")
-        started = datetime.fromtimestamp(run.info.start_time / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-        table.add_row(
-            started, run.data.tags.get("launchlab.cycle_id", run.info.run_name or ""), run.info.status, run.data.tags.get("decision", "—"),
-            run.data.tags.get("data.reviews.sha256", "—")[:10],
-            *(durations.get(stage, "—") for stage in ("01-insight", "02-trends", "03-concepts", "04-incubation")),
-        )
-    out.print(table)
+    print_cycles(entries, Settings().experiment)
 
 
 @app.command()
@@ -544,58 +443,20 @@ def diff(
     Example: launchlab diff previous latest
     """
     from launchlab.config import Settings
-    from launchlab.history import diff_cycles
+    from launchlab.console import print_diff
+    from launchlab.cycle_diff import DIFF_OUTPUTS, diff_recorded
     from launchlab.runtime import prepare_environment
     from launchlab.tracking import Tracker
 
     prepare_environment()
     tracker = Tracker(Settings()).connect()
-    runs = []
+    cycles = []
     for ref in (cycle_a, cycle_b):
-        run = tracker.find_cycle(ref)
-        if run is None:
+        cycle = tracker.recorded_cycle(ref, DIFF_OUTPUTS)
+        if cycle is None:
             raise InputError(f"no launch cycle {ref!r} in the MLflow store", fix="list them with `launchlab cycles`")
-        runs.append(run)
-    outputs = []
-    for run in runs:
-        _, children = tracker.cycle_runs(run.info.run_id)
-        by_stage = {c.info.run_name: c.info.run_id for c in children}
-        read = lambda stage, name: tracker.download_output(by_stage[stage], name) if stage in by_stage else None  # noqa: E731
-        models = {k[len("model."):]: v for k, v in run.data.tags.items() if k.startswith("model.")}
-        needs = read("01-insight", "needs.parquet")
-        outputs.append((needs if needs is not None else pd_empty(), read("02-trends", "trends.parquet"), read("03-concepts", "scores.parquet"), models, run.data.tags.get("decision")))
-    (na, ta, sa, ma, da), (nb, tb, sb, mb, db) = outputs
-    result = diff_cycles((na, nb), (ta, tb), (sa, sb), (ma, mb), (da, db))
-    ida, idb = (r.data.tags.get("launchlab.cycle_id", r.info.run_id) for r in runs)
-    out.print(f"[bold]{ida}[/] → [bold]{idb}[/]")
-    out.print(f"Needs: {len(result.matched_needs)} kept, {len(result.new_needs)} new, {len(result.vanished_needs)} vanished")
-    for label in result.new_needs:
-        out.print(f"  [green]+ {label}[/]", highlight=False)
-    for label in result.vanished_needs:
-        out.print(f"  [red]- {label}[/]", highlight=False)
-    if len(result.trend_changes):
-        out.print(f"Trend class changes: {len(result.trend_changes)}")
-        for _, row in result.trend_changes.head(15).iterrows():
-            out.print(f"  {row['unique_id']}: {row['class_a']} → {row['class_b']}", highlight=False)
-    else:
-        out.print("Trend classes: no change")
-    if len(result.rank_changes):
-        table = Table(title="Concept ranks", title_justify="left")
-        for column in ("concept", "rank before", "rank now", "moved"):
-            table.add_column(column)
-        for _, row in result.rank_changes.iterrows():
-            fmt = lambda v: "—" if v != v else f"{v:.0f}"  # noqa: E731
-            table.add_row(str(row["name"]), fmt(row["rank_a"]), fmt(row["rank_b"]), fmt(row["moved"]) if row["moved"] == row["moved"] else "new/gone")
-        out.print(table)
-    for name, (va, vb) in result.model_changes.items():
-        out.print(f"Model {name}: version {va or '—'} → {vb or '—'}")
-    out.print(f"Decision: {da or '—'} → {db or '—'}")
-
-
-def pd_empty():
-    import pandas as pd
-
-    return pd.DataFrame(columns=["label"])
+        cycles.append(cycle)
+    print_diff(diff_recorded(*cycles), *cycles)
 
 
 @app.command("config")

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     artifact_root: str = Field("mlruns", description="Folder (or URI) for MLflow artifacts of new experiments.")
     experiment: str = Field("launch-cycles", description="MLflow experiment of launch cycles.")
     prefect_home: str = Field(".prefect", description="PREFECT_HOME used unless PREFECT_API_URL is set.")
+    mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="Where users open the MLflow UI (`make ui`), for links.")
 
     def resolved_tracking_uri(self) -> str:
         """The tracking URI with a relative SQLite path made absolute (and its folder created)."""
@@ -92,8 +93,12 @@ class CycleConfig(BaseModel):
     concept_norms: Path | None = Field(None, description="Parquet of earlier scored concepts: percentiles against them; grows each cycle.")
     experiment: ExperimentInput | None = None
     adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
-    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline).")
-    seed: int = 42
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline); add @torch, @onnx or @onnx-int8 to pick the backend (default: onnx, i.e. fp32 ONNX, for all-MiniLM-L6-v2, torch for others).")
+    data_notes: list[str] = Field(
+        default_factory=list,
+        description="What a reader of the report must know about the data, e.g. which parts are simulated. "
+        "Shown at the top of the report; changes no stage's output.",
+    )
     out_dir: Path = Field(Path("out"), description="Where the stage tables, quarantine files and report go.")
     insight: InsightConfig = Field(default_factory=InsightConfig)
     trends: TrendsConfig = Field(default_factory=TrendsConfig)
@@ -133,16 +138,22 @@ class CycleConfig(BaseModel):
 
 DEMO_CONFIG: dict[str, Any] = {
     "name": "demo-womens-clothing",
-    "reviews": {"path": "data/womens_clothing_reviews.parquet", "sample": 1500},
-    "series": [{"path": "data/uci_sales_weekly.csv"}],
+    "reviews": {"path": "data/womens_clothing_reviews_dated.parquet", "mapping": {"date": "Simulated Date"}, "sample": 1500},
     "concepts": "data/concepts.yaml",
     "experiment": {
         "path": "data/launch_experiment.csv",
         "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
     },
-    "adoption": {"path": "data/assassins_creed_weekly_sales.csv"},
+    "adoption": {"path": "data/launch_adoption_weekly.csv"},
     "concept_norms": "out/concept_norms.parquet",
     "insight": {"level": "mention", "cache_dir": ".cache/embeddings"},
+    "data_notes": [
+        "Review texts, stars, ages and product classes are real (Women's E-Commerce Clothing Reviews, CC0). Their dates are "
+        "simulated: the corpus has none, so data/generate_review_dates.py gives every review a date in 2023-09 to 2026-02 and "
+        "makes one real need grow, reviews that mention petite sizing, by dating more of them in the last 8 months.",
+        "The launch experiment (data/launch_experiment.csv) and the new line's weekly sales (data/launch_adoption_weekly.csv) "
+        "are simulated by seeded scripts in data/; no customer in them is real.",
+    ],
     "out_dir": "out/demo",
 }
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from launchlab.config import Settings
-from launchlab.embeddings import ProgressCallback
 
 
 def prepare_environment(settings: Settings | None = None) -> None:
@@ -24,34 +21,14 @@ def prepare_environment(settings: Settings | None = None) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    home = Path(settings.prefect_home).resolve()
     if not os.environ.get("PREFECT_API_URL"):
-        home = Path(settings.prefect_home).resolve()
         home.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("PREFECT_HOME", str(home))
-
-
-@contextmanager
-def console_progress(label: str, *, enabled: bool | None = None) -> Iterator[ProgressCallback | None]:
-    """A rich progress bar on stderr when it is a terminal (or ``enabled``); else ``None``."""
-    import sys
-
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True
-    ) as progress:
-        task = progress.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield update
+    # Finished stages are cached as Prefect task results: keep them in the project whichever
+    # process runs the flow (`launchlab run`, or `launchlab serve` with a server's API URL), so a
+    # served readout reuses what `make run` computed.
+    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(home / "storage"))
 
 
 def wait_for_prefect(api_url: str, timeout: float = 120.0, process=None) -> None:

@@ -17,7 +17,7 @@ from launchlab.embeddings import HashingEmbedder
 
 REPO = Path(__file__).parents[2]
 CONCEPTS_YAML = REPO / "data" / "concepts.yaml"
-REVIEWS = REPO / ".." / "shared" / "data" / "reviews" / "womens_clothing_reviews.parquet"
+REVIEWS = REPO / "data" / "womens_clothing_reviews.parquet"  # bundled CC0 corpus (as in ../shared/data/reviews/)
 
 THEMES = {
     "runs small / size up": r"\bruns? small|size up|too (?:small|tight)|sized up",
@@ -188,8 +188,6 @@ def theme_needs(reviews: pd.DataFrame, embedder, n_per_theme: int = 20) -> tuple
 @pytest.fixture(scope="session")
 def clothing_reviews() -> pd.DataFrame:
     """6,000 real reviews (seeded sample) in canonical columns plus age and division."""
-    if not REVIEWS.exists():
-        pytest.skip(f"real reviews not found at {REVIEWS}")
     raw = pd.read_parquet(REVIEWS).dropna(subset=["Review Text"]).sample(6000, random_state=0)
     return pd.DataFrame(
         {

@@ -4,43 +4,55 @@ resumes; two cycles started at once on one SQLite store both complete with all t
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import yaml
 
 from launchlab.config import Settings
-from launchlab.tracking import STAGES, Tracker
+from launchlab.stages import STAGE_NAMES as STAGES
+from launchlab.tracking import Tracker
+
+# Loaded as `sitecustomize` by the `launchlab run` processes of the SIGKILL test: when the named
+# stage has computed and written its outputs (its MLflow run is RUNNING, nothing recorded yet),
+# it says so through a FIFO and waits there to be killed, so the kill lands inside that stage
+# every time, however fast the stage is.
+HOLD = """
+import os
+
+if os.environ.get("LAUNCHLAB_TEST_HOLD_STAGE"):
+    import signal
+
+    import launchlab.stages as stages
+
+    def run_stage(stage, config, **hooks):
+        run = compute(stage, config, **hooks)
+        if stage == os.environ["LAUNCHLAB_TEST_HOLD_STAGE"]:
+            with open(os.environ["LAUNCHLAB_TEST_HOLD_FIFO"], "w") as fifo:
+                fifo.write(stage)
+            while True:
+                signal.pause()
+        return run
+
+    compute, stages.run_stage = stages.run_stage, run_stage
+"""
 
 
-def _write_cycle(repo: Path, folder: Path, name: str, out: str = "out") -> Path:
-    sales = pd.read_csv(repo / "data" / "uci_sales_weekly.csv").head(12)
-    sales.to_csv(folder / "sales.csv", index=False)
-    config = {
-        "name": name,
-        "reviews": {"path": str(repo / "data" / "womens_clothing_reviews.parquet"), "sample": 100},
-        "series": [{"path": str(folder / "sales.csv")}],
-        "concepts": str(repo / "data" / "concepts.yaml"),
-        "experiment": {"path": str(repo / "data" / "launch_experiment.csv"), "ab": {"variant_col": "variant", "metric_col": "converted", "unit_col": "user_id"}},
-        "adoption": {"path": str(repo / "data" / "ibm_mainframe_generations.csv")},
-        "embedding_model": "hashing-64",
-        "trends": {"horizon": 3},
-        "out_dir": str(folder / out),
-    }
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return path
-
-
-def _start(config: Path, folder: Path, log: str, api: str) -> subprocess.Popen:
+def _start(config: Path, folder: Path, log: str, api: str, *, hold: str | None = None) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env["PREFECT_HOME"] = str(folder / "prefect")
     env["PREFECT_API_URL"] = api  # one server for all the runs: no ephemeral start-up per run
+    if hold:
+        hooks = folder / "hold-hook"
+        hooks.mkdir(exist_ok=True)
+        (hooks / "sitecustomize.py").write_text(HOLD)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hooks), env.get("PYTHONPATH")) if p)
+        env["LAUNCHLAB_TEST_HOLD_STAGE"] = hold
+        env["LAUNCHLAB_TEST_HOLD_FIFO"] = str(folder / "held")
     launchlab = Path(sys.executable).with_name("launchlab")
     return subprocess.Popen(
         [str(launchlab), "run", "--config", str(config)],
@@ -48,35 +60,42 @@ def _start(config: Path, folder: Path, log: str, api: str) -> subprocess.Popen:
     )
 
 
-def _running_stage(tracker: Tracker) -> str | None:
+def _held_in(fifo: Path, process: subprocess.Popen, timeout: float = 300) -> str:
+    """Wait for the held process to say which stage it is in (or to die, or time out)."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        runs = tracker.client.search_runs([tracker.experiment_id], filter_string="attributes.status = 'RUNNING'")
-    except Exception:
-        return None
-    names = {r.info.run_name for r in runs}
-    return next((s for s in STAGES if s in names), None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and process.poll() is None:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if ready and (said := os.read(fd, 100).decode()):
+                return said
+        return ""
+    finally:
+        os.close(fd)
+
+
+def _running_stages(tracker: Tracker) -> set[str]:
+    runs = tracker.client.search_runs([tracker.experiment_id], filter_string="attributes.status = 'RUNNING'")
+    return {r.info.run_name for r in runs} & set(STAGES)
 
 
 @pytest.mark.slow
-def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(repo, isolated_store, prefect_api):
-    config = _write_cycle(repo, isolated_store, "faults")
+def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(isolated_store, prefect_api, small_cycle):
+    config = small_cycle.yaml(isolated_store, "faults")
     tracker = Tracker(Settings()).connect()
+    os.mkfifo(isolated_store / "held")
     killed_in = []
     for stage in STAGES:
-        process = _start(config, isolated_store, f"kill-{stage}", prefect_api)
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and process.poll() is None:
-            if _running_stage(tracker) == stage:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
-                killed_in.append(stage)
-                break
-            time.sleep(0.05)
-        else:
+        process = _start(config, isolated_store, f"kill-{stage}", prefect_api, hold=stage)
+        held = _held_in(isolated_store / "held", process)
+        if held != stage:
             process.kill()
-            raise AssertionError(f"never saw {stage} running; stderr: {(isolated_store / f'kill-{stage}.err').read_text()[-2000:]}")
+            raise AssertionError(f"never held in {stage}; stderr: {(isolated_store / f'kill-{stage}.err').read_text()[-2000:]}")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        killed_in.append(stage)
         # the killed runs stay RUNNING until the next start notices their process is dead
-        assert _running_stage(tracker) == stage
+        assert _running_stages(tracker) == {stage}
 
     process = _start(config, isolated_store, "final", prefect_api)
     assert process.wait(timeout=300) == 0, (isolated_store / "final.err").read_text()[-3000:]
@@ -106,9 +125,9 @@ def test_sigkill_in_each_stage_then_rerun_resumes_and_store_stays_consistent(rep
 
 
 @pytest.mark.slow
-def test_two_cycles_started_at_once_on_one_sqlite_store_both_complete(repo, isolated_store, prefect_api):
-    first = _write_cycle(repo, isolated_store, "alpha", out="out-alpha")
-    second = _write_cycle(repo, isolated_store, "beta", out="out-beta")
+def test_two_cycles_started_at_once_on_one_sqlite_store_both_complete(isolated_store, prefect_api, small_cycle):
+    first = small_cycle.yaml(isolated_store, "alpha", out="out-alpha")
+    second = small_cycle.yaml(isolated_store, "beta", out="out-beta")
     processes = [_start(first, isolated_store, "alpha", prefect_api), _start(second, isolated_store, "beta", prefect_api)]
     codes = [p.wait(timeout=400) for p in processes]
     assert codes == [0, 0], [(isolated_store / f"{n}.err").read_text()[-2000:] for n in ("alpha", "beta")]

@@ -7,40 +7,25 @@ import json
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from launchlab.config import CycleConfig, Settings
-from launchlab.tracking import STAGES, Tracker
+from launchlab.stages import STAGE_NAMES as STAGES
+from launchlab.tracking import Tracker
 
 
-def _small_cycle(repo: Path, tmp_path: Path) -> CycleConfig:
-    sales = pd.read_csv(repo / "data" / "uci_sales_weekly.csv").head(40)
-    sales.to_csv(tmp_path / "sales.csv", index=False)
-    return CycleConfig.model_validate(
-        {
-            "name": "test-cycle",
-            "reviews": {"path": str(repo / "data" / "womens_clothing_reviews.parquet"), "sample": 200},
-            "series": [{"path": str(tmp_path / "sales.csv")}],
-            "concepts": str(repo / "data" / "concepts.yaml"),
-            "experiment": {
-                "path": str(repo / "data" / "launch_experiment.csv"),
-                "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
-            },
-            "adoption": {"path": str(repo / "data" / "ibm_mainframe_generations.csv")},
-            "out_dir": str(tmp_path / "out"),
-            "trends": {"horizon": 4},
-        }
-    )
+def _small_cycle(small_cycle, folder: Path) -> CycleConfig:
+    """200 real reviews and the real embedding model; the rest of the cycle small."""
+    return small_cycle.model(folder, "test-cycle", sample=200, series_rows=40, embedding_model="all-MiniLM-L6-v2", horizon=4)
 
 
 @pytest.mark.slow
-def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isolated_store):
+def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isolated_store, small_cycle):
     from flows.launch_cycle import launch_cycle
 
     repo_store = repo / "mlruns" / "mlflow.db"
     before = repo_store.stat().st_mtime if repo_store.exists() else None
-    config = _small_cycle(repo, isolated_store)
+    config = _small_cycle(small_cycle, isolated_store)
     result = launch_cycle(config)
 
     tracker = Tracker(Settings()).connect()
@@ -84,10 +69,10 @@ def test_launch_cycle_records_one_parent_and_four_finished_stage_runs(repo, isol
 
 
 @pytest.mark.slow
-def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_store, cli):
+def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_store, cli, small_cycle):
     from flows.launch_cycle import launch_cycle
 
-    config = _small_cycle(repo, isolated_store)
+    config = _small_cycle(small_cycle, isolated_store)
     concepts = isolated_store / "concepts.yaml"
     concepts.write_text((repo / "data" / "concepts.yaml").read_text())
     config.concepts = concepts
@@ -102,7 +87,11 @@ def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_
     parent, children = tracker.cycle_runs(second["parent_run_id"])
     assert parent.info.status == "FINISHED" and len(children) == 4
     assert {c.data.tags["launchlab.cache_hit"] for c in children} == {"true"}
-    assert children[0].data.metrics == {k: v for k, v in children[0].data.metrics.items()}  # metrics copied over
+    # a reused stage run carries the metrics its original run logged
+    for child in children:
+        original = tracker.client.get_run(first["stages"][child.info.run_name]["run_id"])
+        assert child.data.metrics == original.data.metrics and len(child.data.metrics) > 2, child.info.run_name
+        assert child.data.tags["launchlab.reused_from"] == original.info.run_id
     assert children[0].data.metrics["n_needs"] == first["stages"]["01-insight"]["metrics"]["n_needs"]
 
     # a cycle that fails in the concepts stage leaves earlier stages finished and the parent FAILED
@@ -123,10 +112,17 @@ def test_rerun_reuses_finished_stages_and_a_failed_cycle_resumes(repo, isolated_
     assert reused == {"01-insight": True, "02-trends": True, "03-concepts": False, "04-incubation": True}
     assert int(third["stages"]["03-concepts"]["models"]["launchlab-concept-scorer"]) == 2
 
+    # a trends setting recomputes trends and what reads it (concepts), nothing before, not incubation
+    config.trends.horizon = 3
+    fourth = launch_cycle(config)
+    reused = {k: s["reused"] for k, s in fourth["stages"].items()}
+    assert reused == {"01-insight": True, "02-trends": False, "03-concepts": False, "04-incubation": True}
+    assert fourth["stages"]["02-trends"]["metrics"]["horizon"] == 3
+
     # cycle history on the command line
     code, out, err = cli("cycles")
     assert code == 0, err
-    assert out.count("test-cycle-") >= 4 and "FAILED" in out and "(cached)" in out
+    assert out.count("test-cycle-") >= 5 and "FAILED" in out and "(cached)" in out
     code, out, err = cli("diff", first["cycle_id"], third["cycle_id"])
     assert code == 0, err
     assert "CON-01b" not in out  # names, not ids, are shown

@@ -5,26 +5,17 @@ check the MLflow runs it created. Everything lives in a temporary folder; proces
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
-import pandas as pd
 import pytest
-import yaml
 
 from launchlab.config import Settings
-from launchlab.runtime import start_prefect_server, stop_process, wait_for_prefect
-from launchlab.tracking import Tracker
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from launchlab.runtime import stop_process
+from launchlab.tracking import CHAMPION, Tracker
 
 
 def _retrying(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
@@ -50,70 +41,60 @@ def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
 
 
 @pytest.mark.slow
-def test_ui_triggered_cycle_runs_on_a_served_deployment(repo, tmp_path, monkeypatch):
-    sales = pd.read_csv(repo / "data" / "uci_sales_weekly.csv").head(15)
-    sales.to_csv(tmp_path / "sales.csv", index=False)
-    default = {
-        "name": "e2e-default",
-        "reviews": {"path": str(repo / "data" / "womens_clothing_reviews.parquet"), "sample": 120},
-        "series": [{"path": str(tmp_path / "sales.csv")}],
-        "concepts": str(repo / "data" / "concepts.yaml"),
-        "experiment": {"path": str(repo / "data" / "launch_experiment.csv"), "ab": {"variant_col": "variant", "metric_col": "converted", "unit_col": "user_id"}},
-        "adoption": {"path": str(repo / "data" / "ibm_mainframe_generations.csv")},
-        "embedding_model": "hashing-128",
-        "out_dir": str(tmp_path / "out"),
-    }
-    (tmp_path / "cycle.yaml").write_text(yaml.safe_dump(default))
+def test_ui_triggered_cycle_runs_on_a_served_deployment(tmp_path, monkeypatch, small_cycle, prefect_server):
+    config = small_cycle.yaml(tmp_path, "e2e-default", sample=120, series_rows=15, embedding_model="hashing-128", horizon=None)
     store = {
         "LAUNCHLAB_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         "LAUNCHLAB_ARTIFACT_ROOT": str(tmp_path / "artifacts"),
         "LAUNCHLAB_EXPERIMENT": "e2e",
     }
-    port = _free_port()
-    server, api = start_prefect_server(tmp_path / "prefect-server", port=port)
-    served = None
-    try:
-        wait_for_prefect(api, timeout=180, process=server)
+    with prefect_server(tmp_path / "prefect-server") as (server, api):
         env = {**os.environ, **store, "PREFECT_API_URL": api, "PREFECT_HOME": str(tmp_path / "prefect-client")}
         launchlab = Path(sys.executable).with_name("launchlab")
         served = subprocess.Popen(
-            [str(launchlab), "serve", "--config", str(tmp_path / "cycle.yaml"), "--timezone", "Europe/Paris"],
+            [str(launchlab), "serve", "--config", str(config), "--timezone", "Europe/Paris"],
             env=env, cwd=tmp_path, stdout=open(tmp_path / "serve.log", "wb"), stderr=subprocess.STDOUT, start_new_session=True,
         )
-        http = httpx.Client(base_url=api, timeout=30)
+        try:
+            http = httpx.Client(base_url=api, timeout=30)
 
-        def deployments():
-            response = _retrying(http, "POST", "/deployments/filter", json={})
-            found = {d["name"]: d for d in response.json()} if response.status_code == 200 else {}
-            return found if {"weekly-launch-cycle", "daily-incubation-readout"} <= set(found) else None
+            def deployments():
+                response = _retrying(http, "POST", "/deployments/filter", json={})
+                found = {d["name"]: d for d in response.json()} if response.status_code == 200 else {}
+                return found if {"weekly-launch-cycle", "daily-incubation-readout"} <= set(found) else None
 
-        found = _wait(deployments, 120, "the served deployments")
-        weekly = found["weekly-launch-cycle"]
-        schedule = weekly["schedules"][0]["schedule"]
-        assert schedule["cron"] == "0 6 * * 1" and schedule["timezone"] == "Europe/Paris"
-        assert weekly["parameters"]["config"]["name"] == "e2e-default"
-        assert "config" in weekly["parameter_openapi_schema"]["properties"]
+            found = _wait(deployments, 120, "the served deployments")
+            weekly = found["weekly-launch-cycle"]
+            schedule = weekly["schedules"][0]["schedule"]
+            assert schedule["cron"] == "0 6 * * 1" and schedule["timezone"] == "Europe/Paris"
+            assert "every Monday at 06:00 (Europe/Paris)" in weekly["description"]
+            # the form: the few fields a person changes on top, the stage settings under "advanced"
+            form = weekly["parameter_openapi_schema"]["properties"]
+            assert list(form)[:8] == ["name", "reviews_file", "reviews_sample", "concepts_file", "launch_test_file",
+                                      "launch_sales_file", "horizon", "promote_models"]
+            assert all(":func:" not in str(v) and "``" not in str(v) for v in weekly["parameter_openapi_schema"]["definitions"].values())
+            assert weekly["parameters"]["reviews_sample"] == 120 and weekly["parameters"]["name"] == ""
 
-        # what the UI's Run button sends: the form's full parameters, edited
-        custom = dict(weekly["parameters"]["config"])
-        custom["name"] = "e2e-custom"
-        custom["trends"] = {**custom["trends"], "horizon": 3}
-        custom["reviews"] = {**custom["reviews"], "sample": 90}
-        response = _retrying(http, "POST", f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": {"config": custom}})
-        assert response.status_code in (200, 201), response.text
-        flow_run_id = response.json()["id"]
+            # what the UI's Run button sends: the form's full parameters, edited (a trial)
+            custom = dict(weekly["parameters"])
+            custom.update(name="e2e-custom", horizon=3, reviews_sample=90)
+            response = _retrying(http, "POST", f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": custom})
+            assert response.status_code in (200, 201), response.text
+            flow_run_id = response.json()["id"]
 
-        def finished():
-            response = _retrying(http, "GET", f"/flow_runs/{flow_run_id}")
-            state = response.json()["state"] if response.status_code == 200 else {"type": None}
-            return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+            def finished():
+                response = _retrying(http, "GET", f"/flow_runs/{flow_run_id}")
+                state = response.json()["state"] if response.status_code == 200 else {"type": None}
+                return state if state["type"] in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
-        state = _wait(finished, 400, "the triggered flow run", interval=2)
-        assert state["type"] == "COMPLETED", (state, (tmp_path / "serve.log").read_text()[-3000:])
-    finally:
-        if served is not None:
+            state = _wait(finished, 400, "the triggered flow run", interval=2)
+            assert state["type"] == "COMPLETED", (state, (tmp_path / "serve.log").read_text()[-3000:])
+            run = _retrying(http, "GET", f"/flow_runs/{flow_run_id}").json()
+            assert run["name"] == "e2e-custom"
+            artifacts = _retrying(http, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
+            assert "launch-decision" in {a["key"] for a in artifacts}
+        finally:
             stop_process(served)
-        stop_process(server)
 
     for key, value in store.items():
         monkeypatch.setenv(key, value)
@@ -121,11 +102,20 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(repo, tmp_path, monkeypa
     cycles = tracker.recent_cycles()
     assert len(cycles) == 1
     parent = cycles[0]
-    assert parent.info.status == "FINISHED" and parent.data.tags["launchlab.config_name"] == "e2e-custom"
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "e2e-custom"
+    assert parent.data.tags["prefect.flow_run_id"] == flow_run_id and flow_run_id in parent.data.tags["prefect.flow_run_url"]
+    assert parent.data.tags["prefect.deployment"] == "weekly-launch-cycle"
     assert parent.data.params["trends.horizon"] == "3" and parent.data.params["reviews.sample"] == "90"
+    assert parent.data.params["decision"] == parent.data.tags["decision"]
+    assert parent.data.tags["mlflow.note.content"].startswith("# e2e-custom")
     _, children = tracker.cycle_runs(parent.info.run_id)
     assert [c.info.run_name for c in children] == ["01-insight", "02-trends", "03-concepts", "04-incubation"]
     assert all(c.info.status == "FINISHED" for c in children)
     assert children[0].data.metrics["reviews_rows_used"] == 90
     assert children[1].data.metrics["horizon"] == 3
+    # a trial with changed settings registers its models but promotes none of them
+    assert parent.data.tags["launchlab.promote"] == "false"
+    for model in tracker.client.search_registered_models():
+        assert CHAMPION not in (model.aliases or {}), model.name
+        assert "opted out" in tracker.client.get_model_version(model.name, "1").description
     assert server.poll() is not None

@@ -116,7 +116,7 @@ def test_quarantine_and_bad_input():
     df.loc[5, "y"] = -10.0
     res = fit_bass(df, config=BassConfig(n_bootstrap=0))
     q = res.quarantine
-    assert set(q["reason"]) == {"missing y", "negative adoptions", "fewer than 3 usable periods after launch"}
+    assert set(q["reason"]) == {"y: value is missing", "negative adoptions", "fewer than 3 usable periods after launch"}
     assert res.metrics["rows_quarantined"] == 4 and res.metrics["rows_used"] == 18
     assert res.artifacts["bass.json"]["ok"]["n_points"] == 18
     with pytest.raises(InputError, match="missing column 'y'"):

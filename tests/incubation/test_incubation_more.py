@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats import multitest
 
 from launchlab.errors import InputError
 from launchlab.incubation import (
@@ -21,14 +22,7 @@ from launchlab.incubation import (
     track_bass,
 )
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
-
-
-def _shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
+DATA = Path(__file__).parents[2] / "data"
 
 
 def _experiment(n: int = 6000, seed: int = 0, lift: float = 0.03, guard_harm: float = 0.0) -> pd.DataFrame:
@@ -160,8 +154,8 @@ def test_campaign_impact_bad_input():
     assert res.metrics["rows_quarantined"] == 3 and res.artifacts["impact.json"]["pre_periods"] == 59
 
 
-def test_hillstrom_cuped_on_history():
-    df = pd.read_csv(_shared("launch/hillstrom_email_experiment.csv"))
+def test_hillstrom_cuped_on_history(shared_data):
+    df = pd.read_csv(shared_data / "launch" / "hillstrom_email_experiment.csv")
     for metric, published in (("visit", (0.0766, 0.0452)), ("conversion", (0.0068, 0.0031))):
         res = read_out_ab(df, config=ABConfig(variant_col="segment", metric_col=metric, control="No E-Mail",
                                               covariate_col="history"))
@@ -176,8 +170,8 @@ def test_hillstrom_cuped_on_history():
         assert ro["cuped"]["ci_width_ratio"] < 1
 
 
-def test_fastfood_three_arm_holm():
-    df = pd.read_csv(_shared("launch/fastfood_new_item_promotions.csv"))
+def test_fastfood_three_arm_holm(shared_data):
+    df = pd.read_csv(shared_data / "launch" / "fastfood_new_item_promotions.csv")
     res = read_out_ab(df, config=ABConfig(variant_col="Promotion", metric_col="SalesInThousands", control="1"))
     ro = res.artifacts["readout.json"]
     means = {v: round(e["mean"], 2) for v, e in ro["variants"].items()}
@@ -191,8 +185,8 @@ def test_fastfood_three_arm_holm():
 
 def _launches() -> list[tuple[str, np.ndarray]]:
     out = []
-    for rel in ("diffusion/assassins_creed_weekly_sales.csv", "diffusion/ibm_mainframe_generations.csv"):
-        wide = pd.read_csv(_shared(rel))
+    for name in ("assassins_creed_weekly_sales.csv", "ibm_mainframe_generations.csv"):
+        wide = pd.read_csv(DATA / name)
         for sid in wide:
             s = wide[sid].to_numpy(float)
             out.append((sid, s[np.flatnonzero(s > 0)[0]:]))
@@ -222,8 +216,8 @@ def test_track_bass_updates():
     assert table["warning"].iloc[0] is not None  # four years in, m is not identified yet
 
 
-def test_hillstrom_secondary_metrics_and_ratio():
-    df = pd.read_csv(_shared("launch/hillstrom_email_experiment.csv"))
+def test_hillstrom_secondary_metrics_and_ratio(shared_data):
+    df = pd.read_csv(shared_data / "launch" / "hillstrom_email_experiment.csv")
     res = read_out_ab(df, config=ABConfig(variant_col="segment", metric_col="visit", control="No E-Mail",
                                           secondary_metrics={"conversion": "higher_is_better",
                                                              "spend": "higher_is_better"}))
@@ -231,7 +225,6 @@ def test_hillstrom_secondary_metrics_and_ratio():
     tests = [(m, v) for m in ("conversion", "spend") for v in ("Mens E-Mail", "Womens E-Mail")]
     raw = [sec[m]["variants"][v]["p_value"] for m, v in tests]
     adj = [sec[m]["variants"][v]["p_value_adj"] for m, v in tests]
-    multitest = pytest.importorskip("statsmodels.stats.multitest")
     np.testing.assert_allclose(adj, multitest.multipletests(raw, method="holm")[1], rtol=1e-12)
     assert sec["conversion"]["metric_type"] == "binary" and sec["spend"]["metric_type"] == "continuous"
     assert round(sec["conversion"]["variants"]["Mens E-Mail"]["mean"], 4) == 0.0125

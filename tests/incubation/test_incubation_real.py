@@ -1,4 +1,5 @@
-"""Readouts on real public experiments and adoption curves (skipped without ../shared/data)."""
+"""Readouts on real public experiments (../shared/data, skipped only when that folder is absent) and on
+the adoption curves bundled in data/."""
 
 from __future__ import annotations
 
@@ -11,20 +12,12 @@ from scipy import stats
 
 from launchlab.incubation import ABConfig, BassConfig, fit_bass, read_out_ab
 
-SHARED = Path(__file__).parents[2] / ".." / "shared" / "data"
-DEMO = Path(__file__).parents[2] / "data" / "launch_experiment.csv"
+DATA = Path(__file__).parents[2] / "data"
 
 
-def _shared(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
-
-
-def test_cookie_cats_day7_retention_with_text_booleans():
+def test_cookie_cats_day7_retention_with_text_booleans(shared_data):
     # Read as text so retention_7 is the file's literal TRUE/FALSE strings.
-    df = pd.read_csv(_shared("launch/cookie_cats_ab.csv"), dtype={"retention_7": str, "retention_1": str})
+    df = pd.read_csv(shared_data / "launch" / "cookie_cats_ab.csv", dtype={"retention_7": str, "retention_1": str})
     assert set(df["retention_7"]) == {"TRUE", "FALSE"}
     res = read_out_ab(df, config=ABConfig(variant_col="version", metric_col="retention_7", unit_col="userid",
                                           control="gate_30"))
@@ -42,8 +35,8 @@ def test_cookie_cats_day7_retention_with_text_booleans():
     assert ro["decision"] == "stop"
 
 
-def test_hillstrom_visit_and_conversion_rates():
-    df = pd.read_csv(_shared("launch/hillstrom_email_experiment.csv"))
+def test_hillstrom_visit_and_conversion_rates(shared_data):
+    df = pd.read_csv(shared_data / "launch" / "hillstrom_email_experiment.csv")
     published = {
         "visit": {"Mens E-Mail": 0.1828, "Womens E-Mail": 0.1514, "No E-Mail": 0.1062},
         "conversion": {"Mens E-Mail": 0.0125, "Womens E-Mail": 0.0088, "No E-Mail": 0.0057},
@@ -62,7 +55,7 @@ def test_hillstrom_visit_and_conversion_rates():
 
 
 def test_assassins_creed_bass_fits():
-    wide = pd.read_csv(_shared("diffusion/assassins_creed_weekly_sales.csv"))
+    wide = pd.read_csv(DATA / "assassins_creed_weekly_sales.csv")
     long = wide.reset_index().melt(id_vars="index", var_name="unique_id", value_name="y")
     long = long.rename(columns={"index": "ds"})
     res = fit_bass(long, config=BassConfig(n_bootstrap=50))
@@ -78,7 +71,7 @@ def test_assassins_creed_bass_fits():
 
 
 def test_ibm_mainframe_bass_fits():
-    wide = pd.read_csv(_shared("diffusion/ibm_mainframe_generations.csv"))
+    wide = pd.read_csv(DATA / "ibm_mainframe_generations.csv")
     long = wide.reset_index().melt(id_vars="index", var_name="unique_id", value_name="y")
     res = fit_bass(long.rename(columns={"index": "ds"}), config=BassConfig(n_bootstrap=50))
     for sid, f in res.artifacts["bass.json"].items():
@@ -88,9 +81,7 @@ def test_ibm_mainframe_bass_fits():
 
 
 def test_bundled_demo_experiment():
-    if not DEMO.exists():
-        pytest.skip("data/launch_experiment.csv not generated")
-    df = pd.read_csv(DEMO)
+    df = pd.read_csv(DATA / "launch_experiment.csv")
     res = read_out_ab(df, config=ABConfig(unit_col="user_id"))
     ro = res.artifacts["readout.json"]
     assert ro["rows_quarantined"] == 100  # 30 crossed visitors (60 rows) + 40 double-logged rows

@@ -9,6 +9,7 @@ import pytest
 from launchlab.embeddings import HashingEmbedder
 from launchlab.insight import InsightConfig, discover_needs
 from launchlab.insight.mentions import split_mentions, split_text
+from launchlab.insight.needs import add_review_similarity, review_needs
 from launchlab.insight.unmet import breakdown, need_scores
 
 EMB = HashingEmbedder()
@@ -18,7 +19,10 @@ EMB = HashingEmbedder()
     ("text", "expected"),
     [
         ("Fits well but the zipper broke. Love it!", ["Fits well", "but the zipper broke.", "Love it!"]),
-        ("I love the length...but it is too tight", ["I love the length", "but it is too tight"]),
+        ("I love the length...but it is too tight", ["I love the length...but it is too tight"]),
+        ("Great laptop, but pricey", ["Great laptop, but pricey"]),
+        ("The screen is bright, but the colors are washed out", ["The screen is bright", "but the colors are washed out"]),
+        ("Soft fabric however the zipper broke and they would not refund", ["Soft fabric", "however the zipper broke and they would not refund"]),
         ("It is 5.5 inches long. Sad.", ["It is 5.5 inches long. Sad."]),
         ("Nothing but love for this top", ["Nothing but love for this top"]),
         ("Line one\nline two here", ["Line one", "line two here"]),
@@ -167,3 +171,32 @@ def test_mention_sentiment_learned_from_review_stars():
     assert 0.65 < res.metrics["sentiment_accuracy"] < 0.9
     rev = res.tables["reviews"].merge(m.groupby("review_id")["sentiment"].mean().rename("mean"), on="review_id")
     assert np.allclose(rev["sentiment"], rev["mean"])
+
+
+def test_review_need_is_the_one_nearest_its_mentions_as_a_whole():
+    # Review 0: one mention squarely about need 0, two borderline ones that lean to need 1. Counting
+    # mentions would say need 1; the mentions' mean is nearest need 0. Review 1 has no assigned unit.
+    similarity = np.array([[0.9, 0.1], [0.45, 0.5], [0.45, 0.5], [0.0, 0.0]])
+    unit_need = np.array([0, 1, 1, -1])
+    owner = np.array([0, 0, 0, 1])
+    sums = np.zeros((2, 2))
+    add_review_similarity(sums, similarity[:2], unit_need[:2], owner[:2])
+    add_review_similarity(sums, similarity[2:], unit_need[2:], owner[2:])
+    assert review_needs(sums, np.array([True, False])).tolist() == [0, -1]
+
+
+def test_contrast_clause_about_the_same_thing_keeps_the_review_on_one_need():
+    reviews = _two_aspect_reviews()
+    reviews["text"] = reviews["text"].str.replace(". ", ", but it ", regex=False)
+    res = discover_needs(reviews, embedder=EMB, config=InsightConfig(level="mention", min_needs=2))
+    assert res.metrics["n_mentions"] == len(reviews)
+
+
+def test_kmeans_judge_at_a_given_k():
+    from launchlab.insight.evaluate import kmeans_nmi
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(c, 0.05, size=(30, 4)) for c in (0.0, 1.0, 2.0)])
+    gold = pd.Series(np.repeat(["a", "b", "c"], 30))
+    assert kmeans_nmi(X, gold, 3) == pytest.approx(1.0)
+    assert kmeans_nmi(X, gold, 2) < 0.9

@@ -9,7 +9,6 @@ are followed too: rows in reviews.parquet + rows in quarantine/reviews_stage.csv
 from __future__ import annotations
 
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -20,22 +19,10 @@ import yaml
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from launchlab import cli
 from malformed import CASES, fuzz_settings, malformed_files, write
 
 COUNTS = re.compile(r"^(?P<file>.*?): (?P<rin>[\d,]+) rows in = (?P<used>[\d,]+) used \+ (?P<q>[\d,]+) quarantined(?P<rest>.*)$", re.M)
 TEXT_SUFFIXES = [".csv", ".tsv", ".jsonl", ".parquet", ".csv.gz", ".txt"]
-
-
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["launchlab", *map(str, args)])
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +100,7 @@ def check_outcome(kind: str, code: int, out_text: str, err: str, out: Path) -> s
 # would make this test slow, and the property is about exit codes and files, not warnings.
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(monkeypatch, capsys, tmp_path, insight_dir, kind):
+def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(cli, tmp_path, insight_dir, kind):
     shape, suffixes, examples, max_rows, big = KINDS[kind]
     outcomes: dict[str, int] = {"ok": 0, "error": 0}
 
@@ -125,7 +112,7 @@ def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(
         CASES[f"cli_{kind}"] += 1
         folder = Path(tempfile.mkdtemp(dir=tmp_path))
         path = write(folder, name, raw)
-        code, out_text, err = run_cli(monkeypatch, capsys, *_command(kind, path, folder / "out", insight_dir))
+        code, out_text, err = cli(*_command(kind, path, folder / "out", insight_dir))
         outcomes[check_outcome(kind, code, out_text, err, folder / "out")] += 1
 
     check()
@@ -133,10 +120,10 @@ def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(
     assert outcomes["ok"] > 0 and outcomes["error"] > 0, outcomes
 
 
-def test_config_file_that_is_binary_garbage_is_one_line(monkeypatch, capsys, tmp_path):
+def test_config_file_that_is_binary_garbage_is_one_line(cli, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # `run` prepares a Prefect home relative to the working directory
     path = write(tmp_path, "cycle.yaml", b"\xff\xfe\x00garbage: [\n")
-    code, out, err = run_cli(monkeypatch, capsys, "run", "--config", path)
+    code, out, err = cli("run", "--config", path)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cycle.yaml" in err
 
 
@@ -155,7 +142,7 @@ CONFIG_VALUES = st.one_of(
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_run_with_malformed_config_is_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+def test_run_with_malformed_config_is_one_line_and_exit_2(cli, monkeypatch, tmp_path):
     """`launchlab run --config` with broken YAML or settings fails before any flow starts."""
     monkeypatch.chdir(tmp_path)  # `run` prepares a Prefect home relative to the working directory
 
@@ -170,7 +157,7 @@ def test_run_with_malformed_config_is_one_line_and_exit_2(monkeypatch, capsys, t
     def check(raw):
         CASES["cli_run_config"] += 1
         path = write(Path(tempfile.mkdtemp(dir=tmp_path)), "cycle.yaml", raw)
-        code, out, err = run_cli(monkeypatch, capsys, "run", "--config", path)
+        code, out, err = cli("run", "--config", path)
         assert code == 2, err
         lines = [line for line in err.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err + out, err

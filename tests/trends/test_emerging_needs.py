@@ -157,3 +157,17 @@ def test_streamed_corpora_assign_every_mention_to_the_sub_need_found_on_the_samp
     about = mentions["text"].str.contains("dandruff")
     assert (mentions.loc[about, "need_id"] == subs["need_id"].iloc[0]).mean() >= 0.9
     assert subs["n_mentions"].iloc[0] >= 0.9 * about.sum()
+
+
+def test_a_review_counts_for_a_sub_need_only_when_its_whole_review_need_is_the_parent():
+    from launchlab.insight.emerging import EmergingNeeds
+
+    emerging = EmergingNeeds(first_id=3, parents=np.array([0, 1]))
+    # Units of 4 reviews: review 0 has one unit in sub-need 3 (parent 0) and is about need 0;
+    # review 1 has a unit in sub-need 3 but is about need 2; review 2 has units in sub-needs 4 (x2)
+    # and 3 and is about need 1; review 3 has no sub-need unit.
+    unit_need = np.array([3, 0, 3, 2, 4, 4, 3, 1])
+    owner = np.array([0, 0, 1, 1, 2, 2, 2, 3])
+    review_need = np.array([0, 2, 1, 1])
+    assert emerging.refine_reviews(review_need, unit_need, owner).tolist() == [3, 2, 4, 1]
+    assert EmergingNeeds(first_id=3).refine_reviews(review_need, unit_need, owner).tolist() == [0, 2, 1, 1]

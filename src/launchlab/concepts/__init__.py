@@ -5,7 +5,8 @@ reviews=None, history=None)`` is the stage function; :class:`ConceptScorer` the 
 estimator it returns (registered as ``launchlab-concept-scorer``); :class:`ConceptsConfig` its
 parameters. Submodules: ``scorer`` (the components), ``lexicon`` (defect words), ``panel`` (the
 simulated consumer panel), ``norms`` (percentiles against past concepts), ``history`` (learning
-from past launches).
+from past launches), ``text`` (the texts the scorer reads), ``explain`` (the paragraph behind a
+score).
 """
 
 from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, ConceptsConfig

@@ -19,10 +19,11 @@ from sklearn.base import BaseEstimator, clone
 
 from launchlab.concepts.config import COMPONENTS
 from launchlab.errors import InputError
-from launchlab.schemas import CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, TEXT
+from launchlab.lists import as_list
+from launchlab.schemas import CLAIMS, DESCRIPTION, TEXT
 
 N_SCORE_FEATURES = len(COMPONENTS) + 1
-"""Leading feature columns: the components (momentum NaN → 50) and relevance; the embedding follows."""
+"""Leading feature columns: the components (momentum NaN, no evidence → 0) and relevance; the embedding follows."""
 
 MIN_HISTORY = 12
 _SUCCESS = {"1", "true", "yes", "success", "successful", "hit", "win", "launched"}
@@ -31,7 +32,7 @@ _FAILURE = {"0", "false", "no", "failure", "failed", "fail", "flop", "miss", "lo
 
 def outcome_features(components: np.ndarray, relevance: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """Feature matrix of :class:`OutcomeModel`: components, relevance, text embedding."""
-    comps = np.where(np.isfinite(components), components, 50.0)
+    comps = np.where(np.isfinite(components), components, 0.0)
     return np.hstack([comps, np.asarray(relevance, dtype=float)[:, None], np.asarray(embeddings, dtype=float)])
 
 
@@ -110,18 +111,6 @@ class OutcomeModel(BaseEstimator):
         return 100.0 * (below + upto) / (2.0 * len(ref))
 
 
-def history_texts(history: pd.DataFrame) -> list[list[str]]:
-    """Text units of past concepts: whole text, then claims (as for new concepts)."""
-    units = []
-    for row in history.itertuples(index=False):
-        name = str(getattr(row, NAME, "") or "").strip()
-        body = getattr(row, DESCRIPTION, None) if DESCRIPTION in history else getattr(row, TEXT)
-        claims = list(getattr(row, CLAIMS, None) or []) if CLAIMS in history else []
-        whole = ". ".join(p.rstrip(".") for p in [name, str(body).strip(), *claims] if p and p != "nan") + "."
-        units.append([whole, *claims])
-    return units
-
-
 def validate_history(history: pd.DataFrame, outcome: str, task: str) -> tuple[pd.DataFrame, np.ndarray, str]:
     """Check the past-launches table; return it, the numeric outcome and the task."""
     if DESCRIPTION not in history and TEXT not in history:
@@ -136,9 +125,7 @@ def validate_history(history: pd.DataFrame, outcome: str, task: str) -> tuple[pd
         )
     frame = history.reset_index(drop=True).copy()
     if CLAIMS in frame:
-        from launchlab.concepts.score import _as_list
-
-        frame[CLAIMS] = [_as_list(c) for c in frame[CLAIMS]]
+        frame[CLAIMS] = [as_list(c) for c in frame[CLAIMS]]
     raw = frame[outcome]
     numeric = pd.to_numeric(raw, errors="coerce")
     labels = raw.map(lambda v: str(v).strip().lower() if v is not None else "")
@@ -185,6 +172,7 @@ def learn_from_history(
     warnings: list[str] = []
     if task == "classification":
         counts = np.bincount(y.astype(int), minlength=2)
+        metrics["history_n_success"] = float(counts[1])
         folds = int(min(5, counts.min()))
         if n < MIN_HISTORY or folds < 2:
             warnings.append(

@@ -68,7 +68,7 @@ def age_band(age: object) -> str | None:
     return None
 
 
-def validate_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
+def require_insight_reviews(reviews: pd.DataFrame) -> pd.DataFrame:
     """Check the insight stage's reviews table (need_id and sentiment per review)."""
     if not isinstance(reviews, pd.DataFrame) or len(reviews) == 0:
         raise InputError("the reviews table is empty", fix="pass the insight stage's reviews table")
@@ -105,7 +105,7 @@ def simulate_panel(
     """
     coef = {**PANEL_COEFFICIENTS, **(coefficients or {})}
     warnings: list[str] = []
-    reviews = validate_reviews(reviews)
+    reviews = require_insight_reviews(reviews)
     sentiment = pd.to_numeric(reviews["sentiment"], errors="coerce")
     usable = reviews[sentiment.notna()]
     skipped = len(reviews) - len(usable)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from launchlab.concepts.config import COMPONENTS, ConceptsConfig
-from launchlab.concepts.history import history_texts, learn_from_history, outcome_features, validate_history
+from launchlab.concepts.explain import explain_concepts
+from launchlab.concepts.history import learn_from_history, outcome_features, validate_history
 from launchlab.concepts.lexicon import DEFAULT_PATTERN, compile_terms, defect_mentions
 from launchlab.concepts.norms import apply_norms
 from launchlab.concepts.null_texts import NULL_TEXTS
-from launchlab.concepts.panel import simulate_panel, validate_reviews
-from launchlab.concepts.scorer import ConceptScorer
+from launchlab.concepts.panel import require_insight_reviews, simulate_panel
+from launchlab.concepts.scorer import MIN_RELEVANCE, ConceptScorer, Match
+from launchlab.concepts.text import ConceptTexts, clean_quote, concept_units, history_texts
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
+from launchlab.io import require_concepts
+from launchlab.lists import as_list
 from launchlab.results import StageResult
-from launchlab.schemas import CATEGORY, CLAIMS, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON, SOURCE_ROW
+from launchlab.schemas import CATEGORY, CONCEPT_ID, DESCRIPTION, NAME, PRICE, REASON
 
 MODEL_NAME = "launchlab-concept-scorer"
 SCORE_COLUMNS = (
@@ -41,19 +44,25 @@ def score_concepts(
     norms: pd.DataFrame | None = None,
     reviews: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
+    series: pd.DataFrame | None = None,
 ) -> StageResult:
     """Score and rank product concepts by how well they meet the needs found in the reviews.
 
     ``concepts`` is the loaded concepts frame (concept_id, name, description, optional claims,
     price, category, source_row); ``needs`` the insight stage's needs table, whose centroids
-    were made by ``embedder``; ``trends`` the trend stage's trends table (need series are
-    ``need-<need_id>``). Each concept gets need fit, pain relief, momentum (with trends), white
-    space and risk on 0–100 (see :class:`ConceptScorer`), an overall score (the weighted mean of
-    need fit, pain relief and white space, tilted by momentum and lowered by risk, see
+    were made by ``embedder``, sub-needs (``parent_need_id`` set) included; ``trends`` the trend
+    stage's trends table (need series are ``need-<need_id>``; ``class``, ``growth``, ``change``,
+    ``p_value``, ``prior_level``, ``last_value``, ``window`` are read when present) and ``series``
+    its need series (``unique_id, ds, y``), which only names the period in explanations
+    ("mentions a month"). Each concept gets need fit, pain relief, momentum (with trends: the
+    evidence-weighted growth of the needs it answers, NaN for a concept that matches no need),
+    white space and risk on 0–100 (see :class:`ConceptScorer`), an overall score (the weighted
+    mean of need fit, pain relief and white space, plus a momentum bonus, lowered by risk, see
     :data:`DEFAULT_WEIGHTS`), a bootstrap band over the reviews behind the needs, its rank, its
     top needs, the defect words its text asserts and a one-paragraph explanation built from the
-    facts. Concepts without a usable id, name or
-    description are quarantined; the ``norms`` table (past and present scores) is always returned.
+    facts, including the trend figures of the needs that give its momentum. Concepts without a
+    usable id, name or description are quarantined; the ``norms`` table (past and present scores)
+    is always returned.
 
     ``norms`` (the ``norms`` table of earlier runs) adds each concept's percentile against past
     concepts of its category; the returned ``norms`` table is that table plus this run's concepts.
@@ -70,9 +79,9 @@ def score_concepts(
     weighted one. Without history the transparent weighted score is used, and a warning says so.
 
     Every concept gets an ``evidence`` level: ``none`` when it barely matches any need
-    (relevance < 0.2) or its category has no reviews — its band is then the whole 0–100 range,
-    never a confident number, and it ranks after every concept with evidence —, ``weak`` below
-    relevance 0.5, else ``strong``.
+    (relevance < 0.2, :data:`MIN_RELEVANCE`) or its category has no reviews — its band is then
+    the whole 0–100 range, never a confident number, and it ranks after every concept with
+    evidence —, ``weak`` below relevance 0.5, else ``strong``.
 
     Example::
 
@@ -84,140 +93,33 @@ def score_concepts(
     needs = _validate_needs(needs, embedder)
     if trends is not None:
         trends = _validate_trends(trends)
-
-    units = [_concept_units(row) for row in usable.itertuples(index=False)]
-    pattern = compile_terms(config.defect_terms) if config.defect_terms else DEFAULT_PATTERN
-    mentions = [[defect_mentions(text, pattern) for text in texts] for texts in units]
-    defects = [[bool(found) for found in per_unit] for per_unit in mentions]
-    flat = [text for texts in units for text in texts]
-    null_texts = list(config.null_texts) if config.null_texts else list(NULL_TEXTS)
-    quotes = [[_clean_quote(q) for q in _as_list(qs)[:5]] for qs in needs.get("quotes", [[]] * len(needs))]
-    quote_flat = [q for qs in quotes for q in qs if q]
-    vectors = embedder.encode(flat + null_texts + quote_flat)
-    unit_vecs = vectors[: len(flat)]
-    null_vecs = vectors[len(flat) : len(flat) + len(null_texts)]
-    quote_vecs = vectors[len(flat) + len(null_texts) :]
-
+    texts = _embed_texts(usable, needs, embedder, config)
     scorer = ConceptScorer(
         weights=config.weights,
         temperature=config.temperature,
         relevance_z=config.relevance_z,
         growth_scale=config.growth_scale,
         claim_weight=config.claim_weight,
-    ).fit(needs, trends=trends, null_embeddings=null_vecs)
-
-    per_concept, start = [], 0
-    for texts in units:
-        per_concept.append(unit_vecs[start : start + len(texts)])
-        start += len(texts)
-    M, R = scorer.match(per_concept, defects)
-    components = scorer.components_from_match(M, R)
-    relevance = M.sum(axis=1)
-    transparent = scorer.combine(components)
-    concept_vecs = np.vstack([v[0] for v in per_concept])
-
-    score_fn, history_metrics, history_warnings = scorer.combine, {}, []
-    if history is not None:
-        head, history_metrics, history_warnings = _learn(scorer, history, embedder, pattern, config)
-        if head is not None:
-            scorer.set_outcome_model(head)
-
-            def score_fn(comps: np.ndarray) -> np.ndarray:
-                reps = len(comps) // len(usable)
-                feats = outcome_features(comps, np.tile(relevance, reps), np.tile(concept_vecs, (reps, 1)))
-                return head.predict_score(feats)
-    else:
-        history_warnings.append("no history of past launches given: the transparent weighted score is used")
-    score = score_fn(components)
-    lo, hi = _bootstrap_band(scorer, M, R, needs, config, score_fn)
-    lo, hi = np.minimum(lo, score), np.maximum(hi, score)
-    evidence = np.where(relevance < 0.2, "none", np.where(relevance < 0.5, "weak", "strong")).astype(object)
-    no_reviews = np.zeros(len(usable), dtype=bool)
+    ).fit(needs, trends=trends, null_embeddings=texts.null_vecs)
+    match = _match(scorer, texts)
+    score_fn, history_metrics, history_warnings = _score_function(scorer, match, history, embedder, texts, config)
+    score = score_fn(match.components)
     if reviews is not None:
-        reviews = validate_reviews(reviews)
-        no_reviews = _categories_without_reviews(usable, reviews)
-        evidence[no_reviews] = "none"
-    lo, hi = np.where(evidence == "none", 0.0, lo), np.where(evidence == "none", 100.0, hi)
-
-    # A concept without evidence has no defensible place above one with evidence.
-    order = sorted(range(len(usable)), key=lambda i: (evidence[i] == "none", -score[i], i))
-    rank = np.empty(len(usable), dtype=int)
-    rank[order] = np.arange(1, len(usable) + 1)
-
-    quote_index = _quote_index(quotes)
-    top_idx = [_top_needs(M[i], scorer, config) for i in range(len(usable))]
-    explanations = [
-        _explain(
-            name=str(usable[NAME].iloc[i]),
-            score=score[i], lo=lo[i], hi=hi[i], rank=int(rank[i]), n=len(usable),
-            comps=components[i], relevance=float(M[i].sum()), needs_idx=top_idx[i],
-            risk_terms=sorted({t for found in mentions[i] for t in found}),
-            scorer=scorer, needs=needs,
-            quote=_best_quote(concept_vecs[i], top_idx[i], quotes, quote_index, quote_vecs),
-        )  # fmt: skip
-        for i in range(len(usable))
-    ]
-    if scorer.head_ is not None:
-        n_past = int(history_metrics.get("history_n", 0))
-        for i in range(len(usable)):
-            if scorer.head_.task == "classification":
-                learned = f"its chance of success is {score[i]:.0f}%"
-            else:
-                learned = f"its predicted outcome ranks at the {score[i]:.0f}th percentile"
-            explanations[i] += (
-                f" Learned from {n_past} past launches, {learned}; the weighted score alone is {transparent[i]:.0f}."
-            )
-    facts = [_need_facts(concept_vecs[i], M[i], top_idx[i], scorer, needs, quotes, quote_index, quote_vecs) for i in range(len(usable))]
-    for i in np.flatnonzero(no_reviews):
-        explanations[i] += (
-            f" No review is about its category ({usable[CATEGORY].iloc[i]}), so there is no evidence for it:"
-            " treat the score as unknown."
-        )
-
-    scores = pd.DataFrame(
-        {
-            CONCEPT_ID: usable[CONCEPT_ID].astype(str).to_numpy(),
-            NAME: usable[NAME].astype(str).to_numpy(),
-            "score": np.round(score, 2),
-            "score_lo": np.round(lo, 2),
-            "score_hi": np.round(hi, 2),
-            "rank": rank,
-            "score_transparent": np.round(transparent, 2),
-            **{c: np.round(components[:, k], 2) for k, c in enumerate(COMPONENTS)},
-            "relevance": np.round(relevance, 4),
-            "evidence": evidence,
-            "top_needs": [[scorer.labels_[j] for j in idx] for idx in top_idx],
-            "risk_terms": [sorted({t for found in per_unit for t in found}) for per_unit in mentions],
-            "explanation": explanations,
-            "top_need_facts": [json.dumps(f, ensure_ascii=False) for f in facts],
-        }
-    )
-    for extra in (CATEGORY, PRICE):
-        if extra in usable:
-            scores[extra] = usable[extra].to_numpy()
-    scores = scores.sort_values("rank", kind="stable").reset_index(drop=True)
+        reviews = require_insight_reviews(reviews)
+    lo, hi, evidence, no_reviews = _band_and_evidence(scorer, match, score, score_fn, needs, usable, reviews, config)
+    rank = _rank(score, evidence)
+    explanations, facts, top_idx = explain_concepts(
+        usable, texts, match, scorer, needs, score, lo, hi, rank, no_reviews, history_metrics, config,
+        period=series_period(series))
+    scores = _scores_table(usable, texts, match, scorer, score, lo, hi, rank, evidence, top_idx, explanations, facts)
     scores, norms_out, norm_warnings = apply_norms(scores, norms, embedder_id=embedder.model_id, min_norms=config.min_norms)
 
-    warnings = []
-    if trends is None:
-        warnings.append("momentum not scored: no trends were given, so the overall score leaves it out")
-    elif not scorer.has_trends_:
-        warnings.append(
-            "momentum not scored: the trends table has no need-<id> series (do the reviews have dates?), "
-            "so the overall score leaves it out"
-        )
-    weak = scores.loc[scores["relevance"] < 0.2, CONCEPT_ID].tolist()
-    if weak:
-        warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence")
-    if no_reviews.any():
-        cats = sorted({str(c) for c in usable.loc[no_reviews, CATEGORY]})
-        warnings.append(f"no reviews in categories {cats}: there is no evidence for concepts there, their band spans 0–100")
-
+    warnings = _evidence_warnings(scorer, trends, scores, usable, no_reviews)
     tables = {"scores": scores, "norms": norms_out}
     panel_metrics: dict[str, float] = {}
     if reviews is not None:
         panel, ratings, panel_metrics, panel_warnings = simulate_panel(
-            scorer, M, R, usable, concept_vecs, null_vecs, reviews,
+            scorer, match.M, match.R, usable, match.concept_vecs, texts.null_vecs, reviews,
             embedder=embedder, size=config.panel_size, segments=list(config.panel_segments),
             use_text=config.panel_use_text, min_segment=config.panel_min_segment,
             n_bootstrap=config.n_bootstrap, interval=config.interval, seed=config.seed,
@@ -232,39 +134,8 @@ def score_concepts(
     warnings.extend(norm_warnings)
     warnings.extend(history_warnings)
 
-    ranked = scores["score"].to_numpy()
-    metrics = {
-        "rows_in": float(len(concepts)),
-        "rows_used": float(len(usable)),
-        "rows_quarantined": float(len(quarantine)),
-        "n_concepts": float(len(usable)),
-        "n_needs": float(len(needs)),
-        "score_mean": float(np.mean(ranked)),
-        "score_max": float(np.max(ranked)),
-        "score_min": float(np.min(ranked)),
-        "score_std": float(np.std(ranked)),
-        "top_score_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else float("nan"),
-        "band_width_mean": float(np.mean(scores["score_hi"] - scores["score_lo"])),
-        "norms_n": float(len(norms) if norms is not None else 0),
-        "n_no_evidence": float((scores["evidence"] == "none").sum()),
-        **panel_metrics,
-        **history_metrics,
-        "needs_with_trend": float(np.isfinite(scorer.growth_).sum() + sum(
-            1 for g, c in zip(scorer.growth_, scorer.trend_class_) if not np.isfinite(g) and c)),
-    }  # fmt: skip
-    params = {
-        **{f"weight_{c}": w for c, w in scorer.effective_weights().items()},
-        "momentum_scored": bool(scorer.has_trends_),
-        "pain_source": scorer.pain_source_,
-        "score_source": "learned" if scorer.head_ is not None else "transparent",
-        **{
-            k: v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
-            for k, v in config.model_dump(exclude={"weights", "null_texts", "defect_terms"}).items()
-        },
-        "null_texts": "bundled" if not config.null_texts else f"{len(config.null_texts)} custom",
-        "defect_terms": "bundled" if not config.defect_terms else f"{len(config.defect_terms)} custom",
-        "embedder": embedder.model_id,
-    }
+    metrics = _metrics(scores, len(concepts), len(usable), len(quarantine), needs, norms, scorer,
+                       {**panel_metrics, **history_metrics})
     summary = {
         "ranking": [
             {CONCEPT_ID: r[CONCEPT_ID], NAME: r[NAME], "score": float(r["score"]), "evidence": r["evidence"]}
@@ -280,7 +151,7 @@ def score_concepts(
         artifacts={"concept_evidence.json": evidence_doc},
         tables=tables,
         metrics=metrics,
-        params=params,
+        params=_params(scorer, config, embedder),
         models={MODEL_NAME: scorer},
         quarantine=quarantine,
         summary=summary,
@@ -288,48 +159,210 @@ def score_concepts(
     )
 
 
+# ---------------------------------------------------------------- phases
+def _embed_texts(usable: pd.DataFrame, needs: pd.DataFrame, embedder: Embedder, config: ConceptsConfig) -> ConceptTexts:
+    """Embed the concepts' texts, the null texts and the needs' quotes in one call."""
+    units = [concept_units(row) for row in usable.itertuples(index=False)]
+    pattern = compile_terms(config.defect_terms) if config.defect_terms else DEFAULT_PATTERN
+    mentions = [[defect_mentions(text, pattern) for text in texts] for texts in units]
+    flat = [text for texts in units for text in texts]
+    null_texts = list(config.null_texts) if config.null_texts else list(NULL_TEXTS)
+    quotes = [[clean_quote(q) for q in as_list(qs)[:5]] for qs in needs.get("quotes", [[]] * len(needs))]
+    quote_flat = [q for qs in quotes for q in qs if q]
+    vectors = embedder.encode(flat + null_texts + quote_flat)
+    unit_vecs = vectors[: len(flat)]
+    per_concept, start = [], 0
+    for texts in units:
+        per_concept.append(unit_vecs[start : start + len(texts)])
+        start += len(texts)
+    return ConceptTexts(
+        units, mentions, pattern, per_concept, vectors[len(flat) : len(flat) + len(null_texts)], quotes,
+        vectors[len(flat) + len(null_texts) :],
+    )
+
+
+def _match(scorer: ConceptScorer, texts: ConceptTexts) -> Match:
+    M, R = scorer.match(texts.unit_vecs, texts.defects)
+    components = scorer.components_from_match(M, R)
+    return Match(M, R, components, M.sum(axis=1), scorer.combine(components), np.vstack([v[0] for v in texts.unit_vecs]))
+
+
+def _score_function(
+    scorer: ConceptScorer, match: Match, history: pd.DataFrame | None, embedder: Embedder, texts: ConceptTexts,
+    config: ConceptsConfig,
+) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, float], list[str]]:
+    """How components become the score: the outcome model learned from past launches when it
+    beats the transparent weighted score in cross-validation, else that weighted score."""
+    score_fn, history_metrics, history_warnings = scorer.combine, {}, []
+    if history is not None:
+        head, history_metrics, history_warnings = _learn(scorer, history, embedder, texts.pattern, config)
+        if head is not None:
+            scorer.set_outcome_model(head)
+            n = len(match.relevance)
+
+            def score_fn(comps: np.ndarray) -> np.ndarray:
+                reps = len(comps) // n
+                feats = outcome_features(comps, np.tile(match.relevance, reps), np.tile(match.concept_vecs, (reps, 1)))
+                return head.predict_score(feats)
+    else:
+        history_warnings.append("no history of past launches given: the transparent weighted score is used")
+    return score_fn, history_metrics, history_warnings
+
+
+def _band_and_evidence(
+    scorer: ConceptScorer, match: Match, score: np.ndarray, score_fn: Callable[[np.ndarray], np.ndarray],
+    needs: pd.DataFrame, usable: pd.DataFrame, reviews: pd.DataFrame | None, config: ConceptsConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The score's bootstrap band and each concept's evidence level; a concept without evidence
+    (barely relevant, or a category no review is about) gets the band 0-100."""
+    lo, hi = _bootstrap_band(scorer, match.M, match.R, needs, config, score_fn)
+    lo, hi = np.minimum(lo, score), np.maximum(hi, score)
+    relevance = match.relevance
+    evidence = np.where(relevance < MIN_RELEVANCE, "none", np.where(relevance < 0.5, "weak", "strong")).astype(object)
+    no_reviews = np.zeros(len(usable), dtype=bool)
+    if reviews is not None:
+        no_reviews = _categories_without_reviews(usable, reviews)
+        evidence[no_reviews] = "none"
+    lo, hi = np.where(evidence == "none", 0.0, lo), np.where(evidence == "none", 100.0, hi)
+    return lo, hi, evidence, no_reviews
+
+
+def _rank(score: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+    """Rank by score; a concept without evidence has no defensible place above one with evidence."""
+    order = sorted(range(len(score)), key=lambda i: (evidence[i] == "none", -score[i], i))
+    rank = np.empty(len(score), dtype=int)
+    rank[order] = np.arange(1, len(score) + 1)
+    return rank
+
+
+def _scores_table(
+    usable: pd.DataFrame, texts: ConceptTexts, match: Match, scorer: ConceptScorer, score: np.ndarray, lo: np.ndarray,
+    hi: np.ndarray, rank: np.ndarray, evidence: np.ndarray, top_idx: list[list[int]], explanations: list[str],
+    facts: list[list[dict]],
+) -> pd.DataFrame:
+    """The ``scores`` table, best rank first."""
+    scores = pd.DataFrame(
+        {
+            CONCEPT_ID: usable[CONCEPT_ID].astype(str).to_numpy(),
+            NAME: usable[NAME].astype(str).to_numpy(),
+            "score": np.round(score, 2),
+            "score_lo": np.round(lo, 2),
+            "score_hi": np.round(hi, 2),
+            "rank": rank,
+            "score_transparent": np.round(match.transparent, 2),
+            **{c: np.round(match.components[:, k], 2) for k, c in enumerate(COMPONENTS)},
+            "relevance": np.round(match.relevance, 4),
+            "evidence": evidence,
+            "top_needs": [[scorer.labels_[j] for j in idx] for idx in top_idx],
+            "risk_terms": [sorted({t for found in per_unit for t in found}) for per_unit in texts.mentions],
+            "explanation": explanations,
+            "top_need_facts": [json.dumps(f, ensure_ascii=False) for f in facts],
+        }
+    )
+    for extra in (CATEGORY, PRICE):
+        if extra in usable:
+            scores[extra] = usable[extra].to_numpy()
+    return scores.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+def _evidence_warnings(
+    scorer: ConceptScorer, trends: pd.DataFrame | None, scores: pd.DataFrame, usable: pd.DataFrame, no_reviews: np.ndarray
+) -> list[str]:
+    """What the scores could not take into account: momentum, weak matches, categories without reviews."""
+    warnings = []
+    if trends is None:
+        warnings.append("momentum not scored: no trends were given, so the overall score leaves it out")
+    elif not scorer.has_trends_:
+        warnings.append(
+            "momentum not scored: the trends table has no need-<id> series (do the reviews have dates?), "
+            "so the overall score leaves it out"
+        )
+    weak = scores.loc[scores["relevance"] < MIN_RELEVANCE, CONCEPT_ID].tolist()
+    if weak:
+        momentum = ", and no need trend gives them momentum" if scorer.has_trends_ else ""
+        warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence{momentum}")
+    if no_reviews.any():
+        cats = sorted({str(c) for c in usable.loc[no_reviews, CATEGORY]})
+        warnings.append(f"no reviews in categories {cats}: there is no evidence for concepts there, their band spans 0–100")
+    return warnings
+
+
+def _metrics(
+    scores: pd.DataFrame, rows_in: int, rows_used: int, rows_quarantined: int, needs: pd.DataFrame,
+    norms: pd.DataFrame | None, scorer: ConceptScorer, more: dict[str, float],
+) -> dict[str, float]:
+    """Row accounting, the spread of the scores and their bands, and ``more`` (panel, history)."""
+    ranked = scores["score"].to_numpy()
+    return {
+        "rows_in": float(rows_in),
+        "rows_used": float(rows_used),
+        "rows_quarantined": float(rows_quarantined),
+        "n_concepts": float(rows_used),
+        "n_needs": float(len(needs)),
+        "score_mean": float(np.mean(ranked)),
+        "score_max": float(np.max(ranked)),
+        "score_min": float(np.min(ranked)),
+        "score_std": float(np.std(ranked)),
+        "top_score_gap": float(ranked[0] - ranked[1]) if len(ranked) > 1 else float("nan"),
+        "band_width_mean": float(np.mean(scores["score_hi"] - scores["score_lo"])),
+        "norms_n": float(len(norms) if norms is not None else 0),
+        "n_no_evidence": float((scores["evidence"] == "none").sum()),
+        **({"momentum_max": float(scores["momentum"].max()), "n_momentum_not_scored": float(scores["momentum"].isna().sum())}
+           if scores["momentum"].notna().any() else {}),
+        **more,
+        "needs_with_trend": float(np.isfinite(scorer.growth_).sum() + sum(
+            1 for g, c in zip(scorer.growth_, scorer.trend_class_) if not np.isfinite(g) and c)),
+    }  # fmt: skip
+
+
+def _params(scorer: ConceptScorer, config: ConceptsConfig, embedder: Embedder) -> dict[str, object]:
+    return {
+        **{f"weight_{c}": w for c, w in scorer.effective_weights().items()},
+        "momentum_scored": bool(scorer.has_trends_),
+        "pain_source": scorer.pain_source_,
+        "score_source": "learned" if scorer.head_ is not None else "transparent",
+        **{
+            k: v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+            for k, v in config.model_dump(exclude={"weights", "null_texts", "defect_terms"}).items()
+        },
+        "null_texts": "bundled" if not config.null_texts else f"{len(config.null_texts)} custom",
+        "defect_terms": "bundled" if not config.defect_terms else f"{len(config.defect_terms)} custom",
+        "embedder": embedder.model_id,
+    }
+
+
+def series_period(series: pd.DataFrame | None) -> str:
+    """The period of the need series in words ("month", "week", …) from the spacing of ``ds``;
+    "period" when it cannot be told."""
+    if series is None or "ds" not in series or len(series) == 0:
+        return "period"
+    if "unique_id" in series:
+        series = series[series["unique_id"].astype(str).str.startswith("need-")]
+    ds = pd.to_datetime(pd.Series(series["ds"].unique()), errors="coerce").dropna().sort_values()
+    if len(ds) < 2:
+        return "period"
+    days = float(ds.diff().dt.total_seconds().dropna().median()) / 86_400
+    for name, low, high in (("day", 0.9, 1.1), ("week", 6.5, 7.5), ("month", 27.5, 31.5), ("quarter", 89, 93), ("year", 364, 367)):
+        if low <= days <= high:
+            return name
+    return "period"
+
+
 # ---------------------------------------------------------------- validation
+
 def _validate_concepts(concepts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if not isinstance(concepts, pd.DataFrame):
-        raise InputError("concepts must be a table (pandas DataFrame)", fix="load it with launchlab's concepts loader")
-    if len(concepts) == 0:
-        raise InputError(
-            "the concepts table is empty", column=CONCEPT_ID, fix="add at least one concept with an id, name and description"
-        )
-    for col in (CONCEPT_ID, NAME, DESCRIPTION):
-        if col not in concepts:
-            raise InputError(
-                "the concepts table has no such column", column=col, fix=f"add a {col} column (or map yours onto it)"
-            )
-    frame = concepts.reset_index(drop=True).copy()
-    rows = frame[SOURCE_ROW] if SOURCE_ROW in frame else pd.Series(np.arange(1, len(frame) + 1))
-    ids = frame[CONCEPT_ID].astype(str).str.strip()
-    dup = ids.duplicated(keep="first") & frame[CONCEPT_ID].notna()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(
-            f"concept_id {ids.iloc[i]!r} appears more than once",
-            row=int(rows.iloc[i]),
-            column=CONCEPT_ID,
-            fix="give every concept a unique id",
-        )
-    reasons = pd.Series("", index=frame.index)
-    for col in (CONCEPT_ID, NAME, DESCRIPTION):
-        blank = frame[col].isna() | (frame[col].astype(str).str.strip() == "")
-        reasons = reasons.where(~blank | (reasons != ""), f"empty {col}")
-    bad = reasons != ""
-    quarantine = concepts.reset_index(drop=True).loc[bad].copy()
-    quarantine[REASON] = reasons[bad].to_numpy()
-    usable = frame.loc[~bad].reset_index(drop=True)
-    usable[CONCEPT_ID] = usable[CONCEPT_ID].astype(str).str.strip()
+    """Usable concepts and the quarantined rest (original columns + reason) by the concepts
+    contract; a repeated concept id raises, as scores are keyed by id."""
+    frame, problems = require_concepts(concepts, allow=("description", "id", "name", "price"))
+    usable, _ = problems.set_aside(frame)
+    _, quarantine = problems.set_aside(concepts.reset_index(drop=True))
     if len(usable) == 0:
         raise InputError(
             f"no usable concept: every row has an empty id, name or description ({quarantine[REASON].iloc[0]})",
             column=DESCRIPTION,
             fix="give each concept an id, a name and a description",
         )
-    usable[CLAIMS] = [_as_list(c) for c in usable[CLAIMS]] if CLAIMS in usable else [[] for _ in range(len(usable))]
-    return usable, quarantine
+    return usable.reset_index(drop=True), quarantine
 
 
 def _validate_needs(needs: pd.DataFrame, embedder: Embedder) -> pd.DataFrame:
@@ -409,28 +442,8 @@ def _add_panel_columns(scores: pd.DataFrame, panel: pd.DataFrame, min_segment: i
     return out
 
 
-# ---------------------------------------------------------------- text units
-def _as_list(value: object) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, float) and math.isnan(value):
-        return []
-    if isinstance(value, str):
-        return [p.strip() for p in re.split(r"[;|\n]", value) if p.strip()]
-    if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
-        return [str(v).strip() for v in value if v is not None and str(v).strip() and str(v) != "nan"]
-    return [str(value)]
-
-
-def _concept_units(row: object) -> list[str]:
-    """Whole text first (name. description. claims), then each claim alone."""
-    claims = list(getattr(row, CLAIMS, []) or [])
-    name, desc = str(getattr(row, NAME)).strip(), str(getattr(row, DESCRIPTION)).strip()
-    whole = ". ".join(p.rstrip(".") for p in [name, desc, *claims] if p) + "."
-    return [whole, *claims]
-
-
 # ---------------------------------------------------------------- uncertainty
+
 def _bootstrap_band(
     scorer: ConceptScorer, M: np.ndarray, R: np.ndarray, needs: pd.DataFrame, config: ConceptsConfig, score_fn
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -459,146 +472,3 @@ def _bootstrap_band(
     scores_b = score_fn(comps_b.reshape(-1, len(COMPONENTS))).reshape(b, n_c)
     alpha = (1.0 - config.interval) / 2.0
     return np.quantile(scores_b, alpha, axis=0), np.quantile(scores_b, 1.0 - alpha, axis=0)
-
-
-# ---------------------------------------------------------------- explanation
-def _top_needs(m: np.ndarray, scorer: ConceptScorer, config: ConceptsConfig) -> list[int]:
-    """Needs that drive the concept's score most (match times the need's weight in the score)."""
-    w = scorer.effective_weights()
-    share = scorer.share_ / max(scorer.share_.max(), 1e-12)
-    pain = scorer.pain_ / max(scorer.pain_.max(), 1e-12)
-    contribution = m * (w["need_fit"] * share + w["pain_relief"] * pain + 1e-9)
-    order = np.argsort(-contribution, kind="stable")
-    return [int(j) for j in order[: config.top_k_needs] if m[j] >= config.min_match]
-
-
-def _quote_index(quotes: list[list[str]]) -> list[list[int]]:
-    index, k = [], 0
-    for qs in quotes:
-        idx = []
-        for q in qs:
-            if q:
-                idx.append(k)
-                k += 1
-        index.append(idx)
-    return index
-
-
-def _best_quote(
-    concept_vec: np.ndarray, need_idx: list[int], quotes: list[list[str]], index: list[list[int]], vecs: np.ndarray
-) -> str | None:
-    """The quote of the concept's top needs closest to the concept."""
-    for j in need_idx:
-        rows = index[j]
-        if rows:
-            sims = vecs[rows] @ concept_vec
-            text = [q for q in quotes[j] if q][int(np.argmax(sims))]
-            return text
-    return None
-
-
-def _need_facts(
-    concept_vec: np.ndarray,
-    m: np.ndarray,
-    need_idx: list[int],
-    scorer: ConceptScorer,
-    needs: pd.DataFrame,
-    quotes: list[list[str]],
-    index: list[list[int]],
-    vecs: np.ndarray,
-    n_quotes: int = 2,
-) -> list[dict]:
-    """Per top need: label, match, share, sentiment, negativity, trend and the quotes closest to the concept."""
-    out = []
-    for j in need_idx:
-        row = needs.iloc[j]
-        rows = index[j]
-        texts = [q for q in quotes[j] if q]
-        order = np.argsort(-(vecs[rows] @ concept_vec), kind="stable")[:n_quotes] if rows else []
-        growth = scorer.growth_[j]
-        out.append(
-            {
-                "need_id": _jsonable(row["need_id"]),
-                "label": scorer.labels_[j],
-                "match": round(float(m[j]), 3),
-                "share": round(float(row["share"]), 4),
-                "sentiment_mean": _jsonable(row.get("sentiment_mean")),
-                "neg_share": _jsonable(row.get("neg_share")),
-                "trend_class": scorer.trend_class_[j],
-                "growth": round(float(growth), 4) if np.isfinite(growth) else None,
-                "quotes": [texts[k] for k in order],
-            }
-        )
-    return out
-
-
-def _jsonable(value: object) -> object:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return round(float(value), 4)
-    return value if isinstance(value, (int, str, bool)) else str(value)
-
-
-def _clean_quote(text: object) -> str:
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return ""
-    text = " ".join(str(text).split())
-    if len(text) <= _QUOTE_CHARS:
-        return text
-    cut = text[:_QUOTE_CHARS].rsplit(" ", 1)[0]
-    return cut.rstrip(",;:") + " …"
-
-
-def _explain(
-    *,
-    name: str,
-    score: float,
-    lo: float,
-    hi: float,
-    rank: int,
-    n: int,
-    comps: np.ndarray,
-    relevance: float,
-    needs_idx: list[int],
-    scorer: ConceptScorer,
-    needs: pd.DataFrame,
-    quote: str | None,
-    risk_terms: list[str],
-) -> str:
-    """One paragraph from the facts behind the score (no text generation)."""
-    fit, relief, momentum, white, risk = comps
-    head = f"{name} scores {score:.0f}/100 (band {lo:.0f}–{hi:.0f}), rank {rank} of {n}."
-    if not needs_idx:
-        return (
-            f"{head} It matches none of the {len(needs)} needs found in the reviews "
-            f"(relevance {relevance:.2f}), so there is no customer evidence for it in this corpus."
-        )
-    parts = []
-    for j in needs_idx:
-        row = needs.iloc[j]
-        facts = [f"{float(row['share']):.0%} of reviews"]
-        if "sentiment_mean" in needs and pd.notna(row.get("sentiment_mean")):
-            facts.append(f"mean sentiment {float(row['sentiment_mean']):+.2f}")
-        if "neg_share" in needs and pd.notna(row.get("neg_share")):
-            facts.append(f"{float(row['neg_share']):.0%} negative")
-        if scorer.trend_class_[j]:
-            growth = scorer.growth_[j]
-            trend = f"trend {scorer.trend_class_[j]}"
-            facts.append(trend + (f" ({growth:+.0%})" if np.isfinite(growth) else ""))
-        parts.append(f"“{scorer.labels_[j]}” ({', '.join(facts)})")
-    matched = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    comp = f"Need fit {fit:.0f}, pain relief {relief:.0f}, white space {white:.0f}, " + (
-        f"momentum {momentum:.0f}." if np.isfinite(momentum) else "momentum not scored (no need trends)."
-    )
-    text = f"{head} It speaks mainly to {matched}. {comp}"
-    if risk_terms:
-        words = ", ".join(f"“{t}”" for t in risk_terms)
-        text += f" Risk {risk:.0f}: its text says {words}, which customers complain about."
-    if relevance < 0.2:
-        text += f" Its match to the reviews is weak (relevance {relevance:.2f}), so the score rests on little evidence."
-    if quote:
-        text += f" A customer wrote: “{quote}”"
-    return text

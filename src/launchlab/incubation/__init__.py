@@ -1,19 +1,33 @@
-"""Post-launch test and incubation: A/B/n readouts, adoption curves, campaign impact and the
-launch decision."""
+"""Post-launch test and incubation: A/B/n readouts, adoption curves, campaign impact, the
+launch decision, and incubation marketing: segment effects, uplift targeting, how many to make."""
 
-from launchlab.incubation.ab import ABConfig, read_out_ab
-from launchlab.incubation.bass import BassConfig, BassDiffusion, fit_bass, track_bass
+from launchlab.incubation.ab import read_out_ab
+from launchlab.incubation.bass import BassDiffusion, fit_bass, track_bass
+from launchlab.incubation.config import (ABConfig, BassConfig, DemandConfig, ImpactConfig, PlanConfig, SegmentConfig,
+                                         UpliftConfig)
 from launchlab.incubation.decision import decide
-from launchlab.incubation.impact import ImpactConfig, estimate_impact
+from launchlab.incubation.impact import estimate_impact
+from launchlab.incubation.plan import forecast_demand, plan_production
+from launchlab.incubation.segments import estimate_segments
+from launchlab.incubation.uplift import UpliftModel, fit_uplift
 
 __all__ = [
     "ABConfig",
     "BassConfig",
     "BassDiffusion",
+    "DemandConfig",
     "ImpactConfig",
+    "PlanConfig",
+    "SegmentConfig",
+    "UpliftConfig",
+    "UpliftModel",
     "decide",
     "estimate_impact",
+    "estimate_segments",
     "fit_bass",
+    "fit_uplift",
+    "forecast_demand",
+    "plan_production",
     "read_out_ab",
     "track_bass",
 ]

@@ -8,12 +8,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from scipy.optimize import least_squares
 from sklearn.base import BaseEstimator, RegressorMixin
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, _row_number, coerce_metric, metric_key
+from launchlab.incubation.config import BassConfig
+from launchlab.io import require_series, row_number
+from launchlab.io.series import Y_RULES
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 
@@ -219,26 +221,6 @@ def _intervals(periods: np.ndarray, values: np.ndarray, cumulative: bool) -> tup
     return periods - 1.0, values
 
 
-class BassConfig(BaseModel):
-    """Options for :func:`fit_bass`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    cumulative: bool = Field(False, description="y holds cumulative adoptions instead of per-period ones.")
-    n_bootstrap: int = Field(200, ge=0, description="Residual-bootstrap refits for the intervals (0 = none).")
-    seed: int = 42
-    interval: float = Field(0.9, gt=0, lt=1, description="Coverage of the bootstrap intervals.")
-    m_max_factor: float = Field(100.0, gt=1, description="Upper bound of m as a multiple of adoptions so far.")
-    p_bounds: tuple[float, float] = (1e-6, 1.0)
-    q_bounds: tuple[float, float] = (0.0, 3.0)
-    fit_periods: int | None = Field(
-        None, ge=3, description="Fit on only the first k periods after launch (the rest is kept to check the forecast)."
-    )
-    horizon: int = Field(12, ge=0, description="Periods forecast beyond the data in tables['bass_fit'].")
-    primary_series: str | None = Field(None, description="Series whose model is registered; default the first one.")
-    min_points: int = Field(3, ge=3)
-
-
 def _step(ds: pd.Series) -> Any:
     diffs = ds.sort_values().diff().dropna()
     diffs = diffs[diffs > pd.Timedelta(0)] if pd.api.types.is_datetime64_any_dtype(ds) else diffs[diffs > 0]
@@ -386,156 +368,209 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
     identified.
     """
     cfg = config or BassConfig()
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(
-            f"missing column {missing[0]!r} (available columns: {', '.join(map(repr, series.columns))})",
-            column=missing[0],
-            fix="give a long frame with unique_id, ds and y (the loaders convert wide files)",
-        )
-    data = series.reset_index(drop=True)
-    if len(data) == 0:
-        raise InputError("the series frame has no rows", fix="check the file")
-    y_all, _ = coerce_metric(data, Y, "<series>")
-    dup = data.duplicated([UNIQUE_ID, DS], keep="first")
-    if dup.any():
-        pos = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(
-            f"series {data[UNIQUE_ID].iloc[pos]!r} has period {data[DS].iloc[pos]!r} twice",
-            row=_row_number(data, pos), column=DS, fix="keep one row per series and period",
-        )
-
-    reasons = pd.Series(pd.NA, index=data.index, dtype="object")
-    reasons[y_all.isna()] = "missing y"
-    if not cfg.cumulative:
-        reasons[reasons.isna() & (y_all < 0)] = "negative adoptions"
+    data, reasons = _usable_adoptions(series, cfg)
     rng = np.random.default_rng(cfg.seed)
     fits: dict[str, dict[str, Any]] = {}
     curves: list[pd.DataFrame] = []
     estimators: dict[str, BassDiffusion] = {}
     prelaunch = 0
-
-    if not (pd.api.types.is_datetime64_any_dtype(data[DS]) or pd.api.types.is_numeric_dtype(data[DS])):
-        parsed = pd.to_datetime(data[DS], errors="coerce")
-        if parsed.notna().all():
-            data[DS] = parsed
     for sid, grp in data.groupby(UNIQUE_ID, sort=False):
-        sid = str(sid)
-        grp = grp.sort_values(DS)
-        ds = grp[DS]
-        if not (pd.api.types.is_datetime64_any_dtype(ds) or pd.api.types.is_numeric_dtype(ds)):
-            raise InputError(f"ds of series {sid!r} is neither a date nor a number", column=DS,
-                             fix="convert ds to dates or integer periods")
-        yv = y_all[grp.index]
-        ok = reasons[grp.index].isna()
-        if cfg.cumulative:
-            vals = yv[ok].to_numpy()
-            drops = np.flatnonzero(np.diff(vals) < 0)
-            if drops.size:
-                pos = grp.index[ok][drops[0] + 1]
-                raise InputError(f"cumulative series {sid!r} decreases", row=_row_number(data, int(pos)),
-                                 column=Y, fix="give per-period values, or fix the cumulative counts")
-        positive = np.flatnonzero((yv > 0).to_numpy() & ok.to_numpy())
-        if positive.size == 0:
-            reasons[grp.index] = reasons[grp.index].fillna("series has no adoptions")
+        launch = _after_launch(str(sid), grp.sort_values(DS), data, reasons, cfg)
+        if launch is None:
             continue
-        launch = int(positive[0])
-        prelaunch += launch
-        step = _step(ds)
-        ds0 = ds.iloc[launch]
-        after = grp.index[launch:]
-        if pd.api.types.is_datetime64_any_dtype(ds):
-            periods_all = np.rint((ds.loc[after] - ds0) / step).astype(int).to_numpy() + 1
-            freq = pd.infer_freq(ds) if len(ds) >= 3 else None
-        else:
-            periods_all = np.rint((ds.loc[after].to_numpy(dtype=float) - float(ds0)) / float(step)).astype(int) + 1
-            freq = None
-        use = reasons[after].isna().to_numpy()
-        periods, values = periods_all[use].astype(float), yv.loc[after].to_numpy(dtype=float)[use]
-        if cfg.fit_periods is not None:
-            keep = periods <= cfg.fit_periods
-            periods_fit, values_fit = periods[keep], values[keep]
-        else:
-            periods_fit, values_fit = periods, values
-        if periods_fit.size < cfg.min_points:
-            reasons[grp.index] = reasons[grp.index].fillna(
-                f"fewer than {cfg.min_points} usable periods after launch")
+        prelaunch += launch.prelaunch
+        curve = _fit_launch(launch, reasons, cfg)
+        if curve is None:
             continue
-        t_start, obs = _intervals(periods_fit, values_fit, cfg.cumulative)
-        try:
-            fit = _fit_curve(obs, t_start, periods_fit, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
-                             m_max_factor=cfg.m_max_factor)
-        except RuntimeError:
-            reasons[grp.index] = reasons[grp.index].fillna("the Bass curve cannot be fitted (values too extreme)")
-            continue
-        peak_k, peak_v, t_star = bass_peak(fit.p, fit.q, fit.m)
-        fitted = fit.m * (bass_cdf(periods_fit, fit.p, fit.q) - bass_cdf(t_start, fit.p, fit.q))
-        ss_res = float(((obs - fitted) ** 2).sum())
-        ss_tot = float(((obs - obs.mean()) ** 2).sum())
-        last = int(periods_fit.max())
-        warnings = []
-        if t_star > last:
-            warnings.append(
-                f"inflection not reached: the forecast peak (period {peak_k}) lies beyond the data "
-                f"(last period {last}), so m is poorly identified"
-            )
-        if fit.at_m_bound:
-            warnings.append(f"m sits on its upper bound ({cfg.m_max_factor:g}x adoptions so far): m is not identified")
-        if periods_fit.size < 6:
-            warnings.append(f"only {periods_fit.size} periods: treat the curve as a rough guess")
-        entry: dict[str, Any] = {
-            "p": fit.p, "q": fit.q, "m": fit.m, "peak_period": peak_k, "peak_value": peak_v,
-            "peak_time": t_star, "n_points": int(periods_fit.size), "last_period": last,
-            "launch_ds": str(ds0.date()) if isinstance(ds0, pd.Timestamp) and ds0 == ds0.normalize() else (
-                str(ds0) if isinstance(ds0, pd.Timestamp) else _clean(ds0)),
-            "adopted_so_far": float(obs.sum()), "share_adopted": float(obs.sum() / fit.m),
-            "rmse": math.sqrt(ss_res / obs.size), "r2": 1 - ss_res / ss_tot if ss_tot > 0 else None,
-            "interval": cfg.interval,
-        }
-        if cfg.n_bootstrap > 0:
-            boot = _boot(rng, fitted, obs, t_start, periods_fit, fit, cfg)
-            a = (1 - cfg.interval) / 2
-            for j, name in enumerate(("p", "q", "m", "peak_period", "peak_value")):
-                if boot.shape[0]:
-                    lo_, hi_ = np.quantile(boot[:, j], [a, 1 - a])
-                    entry[f"{name}_lo"], entry[f"{name}_hi"] = float(lo_), float(hi_)
-                else:
-                    entry[f"{name}_lo"] = entry[f"{name}_hi"] = None
-            entry["n_bootstrap"] = int(boot.shape[0])
-            if boot.shape[0] and entry["m_lo"] and entry["m_hi"] / entry["m_lo"] > 3 and not warnings:
-                warnings.append("m is poorly identified: its bootstrap interval spans more than a factor of 3")
-        entry["warning"] = "; ".join(warnings) or None
-        fits[sid] = entry
-
-        est = BassDiffusion(cumulative=cfg.cumulative, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
-                            m_max_factor=cfg.m_max_factor)
-        est.p_, est.q_, est.m_, est.at_m_bound_ = fit.p, fit.q, fit.m, fit.at_m_bound
-        est.peak_period_, est.peak_value_, est.peak_time_, est.n_points_ = peak_k, peak_v, t_star, int(periods_fit.size)
-        estimators[sid] = est
-
-        horizon_end = max(int(periods_all.max()), last + cfg.horizon, peak_k)
-        ks = np.arange(1, horizon_end + 1)
-        observed = pd.Series(yv.loc[after].to_numpy(dtype=float), index=periods_all)
-        observed = observed[~observed.index.duplicated()]
-        if cfg.cumulative:
-            observed = observed.diff().fillna(observed)
-        curves.append(pd.DataFrame({
-            UNIQUE_ID: sid,
-            DS: _ds_at(ds0, step, freq, ks),
-            "period": ks,
-            Y: observed.reindex(ks).to_numpy(),
-            "yhat": bass_adoptions(ks, fit.p, fit.q, fit.m),
-            "yhat_cum": fit.m * bass_cdf(ks, fit.p, fit.q),
-            "is_forecast": ks > last,
-        }))
-
+        fits[launch.sid] = _describe(launch, curve, cfg, rng)
+        estimators[launch.sid] = _estimator(curve, cfg)
+        curves.append(_curve_table(launch, curve, cfg))
     if not fits:
         counts = reasons.value_counts().to_dict()
         raise InputError(
             f"no series could be fitted ({'; '.join(f'{k}: {v} rows' for k, v in counts.items())})",
             column=Y, fix="give at least 3 periods of adoptions after launch per series",
         )
+    return _bass_result(data, reasons, fits, curves, estimators, prelaunch, cfg)
 
+
+def _usable_adoptions(series: pd.DataFrame, cfg: BassConfig) -> tuple[pd.DataFrame, pd.Series]:
+    """The checked series and each row's reason to be left out (NA where it is used): a missing
+    value, or a negative one in per-period adoptions."""
+    data, problems = require_series(series, allow=Y_RULES)
+    reasons = problems.reason.copy()
+    if not cfg.cumulative:
+        reasons[reasons.isna() & (data[Y] < 0)] = "negative adoptions"
+    return data, reasons
+
+
+@dataclass
+class _Launch:
+    """One series from its launch (first period with adoptions) on, counted in 1-based periods."""
+
+    sid: str
+    rows: pd.Index
+    ds0: Any
+    step: Any
+    freq: str | None
+    after: pd.Index
+    periods_all: np.ndarray
+    observed: np.ndarray
+    periods_fit: np.ndarray
+    values_fit: np.ndarray
+    prelaunch: int
+
+
+@dataclass
+class _Curve:
+    """A Bass curve fitted to one launch, with its fitted values and peak."""
+
+    fit: _Fit
+    t_start: np.ndarray
+    obs: np.ndarray
+    fitted: np.ndarray
+    peak_k: int
+    peak_v: float
+    t_star: float
+    last: int
+
+
+def _after_launch(sid: str, grp: pd.DataFrame, data: pd.DataFrame, reasons: pd.Series, cfg: BassConfig) -> _Launch | None:
+    """The periods of a series after launch (the leading zeros trimmed) and the part to fit;
+    None, with the reason on its rows, when it has no adoptions."""
+    ds = grp[DS]
+    yv = data.loc[grp.index, Y]
+    ok = reasons[grp.index].isna()
+    if cfg.cumulative:
+        vals = yv[ok].to_numpy()
+        drops = np.flatnonzero(np.diff(vals) < 0)
+        if drops.size:
+            pos = grp.index[ok][drops[0] + 1]
+            raise InputError(f"cumulative series {sid!r} decreases", row=row_number(data, int(pos)),
+                             column=Y, fix="give per-period values, or fix the cumulative counts")
+    positive = np.flatnonzero((yv > 0).to_numpy() & ok.to_numpy())
+    if positive.size == 0:
+        reasons[grp.index] = reasons[grp.index].fillna("series has no adoptions")
+        return None
+    launch = int(positive[0])
+    step = _step(ds)
+    ds0 = ds.iloc[launch]
+    after = grp.index[launch:]
+    if pd.api.types.is_datetime64_any_dtype(ds):
+        periods_all = np.rint((ds.loc[after] - ds0) / step).astype(int).to_numpy() + 1
+        freq = pd.infer_freq(ds) if len(ds) >= 3 else None
+    else:
+        periods_all = np.rint((ds.loc[after].to_numpy(dtype=float) - float(ds0)) / float(step)).astype(int) + 1
+        freq = None
+    use = reasons[after].isna().to_numpy()
+    periods, values = periods_all[use].astype(float), yv.loc[after].to_numpy(dtype=float)[use]
+    if cfg.fit_periods is not None:
+        keep = periods <= cfg.fit_periods
+        periods_fit, values_fit = periods[keep], values[keep]
+    else:
+        periods_fit, values_fit = periods, values
+    return _Launch(sid, grp.index, ds0, step, freq, after, periods_all, yv.loc[after].to_numpy(dtype=float),
+                   periods_fit, values_fit, launch)
+
+
+def _fit_launch(launch: _Launch, reasons: pd.Series, cfg: BassConfig) -> _Curve | None:
+    """The Bass curve of a launch; None, with the reason on its rows, when there are too few
+    periods or no curve fits."""
+    periods_fit = launch.periods_fit
+    if periods_fit.size < cfg.min_points:
+        reasons[launch.rows] = reasons[launch.rows].fillna(f"fewer than {cfg.min_points} usable periods after launch")
+        return None
+    t_start, obs = _intervals(periods_fit, launch.values_fit, cfg.cumulative)
+    try:
+        fit = _fit_curve(obs, t_start, periods_fit, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
+                         m_max_factor=cfg.m_max_factor)
+    except RuntimeError:
+        reasons[launch.rows] = reasons[launch.rows].fillna("the Bass curve cannot be fitted (values too extreme)")
+        return None
+    peak_k, peak_v, t_star = bass_peak(fit.p, fit.q, fit.m)
+    fitted = fit.m * (bass_cdf(periods_fit, fit.p, fit.q) - bass_cdf(t_start, fit.p, fit.q))
+    return _Curve(fit, t_start, obs, fitted, peak_k, peak_v, t_star, int(periods_fit.max()))
+
+
+def _describe(launch: _Launch, curve: _Curve, cfg: BassConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """The ``bass.json`` entry of a launch: parameters, peak, fit quality, bootstrap intervals
+    and the warnings on how far to trust them."""
+    fit, obs, fitted, periods_fit = curve.fit, curve.obs, curve.fitted, launch.periods_fit
+    peak_k, peak_v, t_star, last, ds0 = curve.peak_k, curve.peak_v, curve.t_star, curve.last, launch.ds0
+    ss_res = float(((obs - fitted) ** 2).sum())
+    ss_tot = float(((obs - obs.mean()) ** 2).sum())
+    warnings = []
+    if t_star > last:
+        warnings.append(
+            f"inflection not reached: the forecast peak (period {peak_k}) lies beyond the data "
+            f"(last period {last}), so m is poorly identified"
+        )
+    if fit.at_m_bound:
+        warnings.append(f"m sits on its upper bound ({cfg.m_max_factor:g}x adoptions so far): m is not identified")
+    if periods_fit.size < 6:
+        warnings.append(f"only {periods_fit.size} periods: treat the curve as a rough guess")
+    entry: dict[str, Any] = {
+        "p": fit.p, "q": fit.q, "m": fit.m, "peak_period": peak_k, "peak_value": peak_v,
+        "peak_time": t_star, "n_points": int(periods_fit.size), "last_period": last,
+        "launch_ds": str(ds0.date()) if isinstance(ds0, pd.Timestamp) and ds0 == ds0.normalize() else (
+            str(ds0) if isinstance(ds0, pd.Timestamp) else to_jsonable(ds0)),
+        "adopted_so_far": float(obs.sum()), "share_adopted": float(obs.sum() / fit.m),
+        "rmse": math.sqrt(ss_res / obs.size), "r2": 1 - ss_res / ss_tot if ss_tot > 0 else None,
+        "interval": cfg.interval,
+    }
+    if cfg.n_bootstrap > 0:
+        boot = _boot(rng, fitted, obs, curve.t_start, periods_fit, fit, cfg)
+        a = (1 - cfg.interval) / 2
+        for j, name in enumerate(("p", "q", "m", "peak_period", "peak_value")):
+            if boot.shape[0]:
+                lo_, hi_ = np.quantile(boot[:, j], [a, 1 - a])
+                entry[f"{name}_lo"], entry[f"{name}_hi"] = float(lo_), float(hi_)
+            else:
+                entry[f"{name}_lo"] = entry[f"{name}_hi"] = None
+        entry["n_bootstrap"] = int(boot.shape[0])
+        if boot.shape[0] and entry["m_lo"] and entry["m_hi"] / entry["m_lo"] > 3 and not warnings:
+            warnings.append("m is poorly identified: its bootstrap interval spans more than a factor of 3")
+    entry["warning"] = "; ".join(warnings) or None
+    return entry
+
+
+def _estimator(curve: _Curve, cfg: BassConfig) -> BassDiffusion:
+    """The fitted curve as a :class:`BassDiffusion` estimator (to log and register)."""
+    fit = curve.fit
+    est = BassDiffusion(cumulative=cfg.cumulative, p_bounds=cfg.p_bounds, q_bounds=cfg.q_bounds,
+                        m_max_factor=cfg.m_max_factor)
+    est.p_, est.q_, est.m_, est.at_m_bound_ = fit.p, fit.q, fit.m, fit.at_m_bound
+    est.peak_period_, est.peak_value_, est.peak_time_ = curve.peak_k, curve.peak_v, curve.t_star
+    est.n_points_ = int(curve.obs.size)
+    return est
+
+
+def _curve_table(launch: _Launch, curve: _Curve, cfg: BassConfig) -> pd.DataFrame:
+    """Observed and fitted adoptions per period from launch to ``cfg.horizon`` periods past the
+    data (and at least to the peak)."""
+    fit, last = curve.fit, curve.last
+    horizon_end = max(int(launch.periods_all.max()), last + cfg.horizon, curve.peak_k)
+    ks = np.arange(1, horizon_end + 1)
+    observed = pd.Series(launch.observed, index=launch.periods_all)
+    observed = observed[~observed.index.duplicated()]
+    if cfg.cumulative:
+        observed = observed.diff().fillna(observed)
+    return pd.DataFrame({
+        UNIQUE_ID: launch.sid,
+        DS: _ds_at(launch.ds0, launch.step, launch.freq, ks),
+        "period": ks,
+        Y: observed.reindex(ks).to_numpy(),
+        "yhat": bass_adoptions(ks, fit.p, fit.q, fit.m),
+        "yhat_cum": fit.m * bass_cdf(ks, fit.p, fit.q),
+        "is_forecast": ks > last,
+    })
+
+
+def _bass_result(
+    data: pd.DataFrame, reasons: pd.Series, fits: dict[str, dict[str, Any]], curves: list[pd.DataFrame],
+    estimators: dict[str, BassDiffusion], prelaunch: int, cfg: BassConfig,
+) -> StageResult:
+    """Tables, metrics, the primary series' model and the quarantined rows."""
     quarantine = data[reasons.notna()].copy()
     quarantine[REASON] = reasons[reasons.notna()].astype(str)
     table = pd.DataFrame([{UNIQUE_ID: sid, **e} for sid, e in fits.items()])
@@ -559,9 +594,9 @@ def fit_bass(series: pd.DataFrame, *, config: BassConfig | None = None) -> Stage
                 "m_max_factor": cfg.m_max_factor, "fit_periods": cfg.fit_periods or 0, "primary_series": primary},
         models={"launchlab-adoption": estimators[primary]},
         quarantine=quarantine.reset_index(drop=True),
-        summary=_clean({"series": len(fits), "primary": primary,
-                        "peaks": {sid: e["peak_period"] for sid, e in fits.items()}}),
-        artifacts={"bass.json": _clean(fits)},
+        summary=to_jsonable({"series": len(fits), "primary": primary,
+                             "peaks": {sid: e["peak_period"] for sid, e in fits.items()}}),
+        artifacts={"bass.json": to_jsonable(fits)},
         warnings=warn,
     )
 
@@ -594,3 +629,23 @@ def track_bass(
                     "p", "q", "m", "peak_period", "peak_value", "warning")}})
     return pd.DataFrame(rows, columns=[UNIQUE_ID, "fit_through", "p", "q", "m", "peak_period", "peak_value",
                                        "warning"])
+
+
+def refit_bass_batch(Y: np.ndarray, start: tuple[float, float, float], *, config: BassConfig | None = None) -> np.ndarray:
+    """Refit many per-period curves on periods 1..k at once (rows of ``Y``), each from ``start``.
+
+    ``start`` is a fitted ``(p, q, m)``; returns one ``(p, q, m)`` row per curve, with m bounded
+    as in :func:`fit_bass` (at least the curve's own total). For bootstraps and backtests that
+    refit hundreds of resampled curves next to a known answer.
+    """
+    cfg = config or BassConfig()
+    Y = np.asarray(Y, dtype=float)
+    periods = np.arange(1, Y.shape[1] + 1, dtype=float)
+    totals = np.maximum(Y.sum(axis=1), 1e-9)
+    k = totals.size
+    lo = np.column_stack([np.full(k, cfg.p_bounds[0]), np.full(k, cfg.q_bounds[0]), np.ones(k)])
+    hi = np.column_stack([np.full(k, cfg.p_bounds[1]), np.full(k, cfg.q_bounds[1]), np.full(k, cfg.m_max_factor)])
+    p, q, m = start
+    theta0 = np.column_stack([np.full(k, p), np.full(k, q), np.clip(m / totals, lo[:, 2], hi[:, 2])])
+    theta = _fit_batch(Y, periods - 1.0, periods, theta0, totals, lo, hi)
+    return np.column_stack([theta[:, 0], theta[:, 1], theta[:, 2] * totals])

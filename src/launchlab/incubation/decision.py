@@ -36,7 +36,12 @@ def _units_needed(e: dict[str, Any], c: dict[str, Any], alpha: float) -> int | N
     return int(math.ceil(z**2 * (sd_t**2 + sd_c**2) / d**2))
 
 
-def _ab_decision(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
+def ab_verdict(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
+    """Scale, iterate or stop from an A/B readout: the decision, its reasons and the best variant.
+
+    The one place the verdict is computed; :func:`~launchlab.incubation.read_out_ab` records it
+    in the readout, and :func:`decide` reads it from there.
+    """
     metric = readout["metric"]
     control = readout["control"]
     binary = readout.get("metric_type") == "binary"
@@ -128,6 +133,19 @@ def _ab_decision(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
     return "iterate", reasons, best
 
 
+def market_interval(fit: dict) -> str:
+    """`` (bootstrap 90% interval 15,942 to 16,746)``; when every bootstrap refit gave the same
+    market size the interval says nothing, and the text says why instead of showing it."""
+    lo, hi, m = fit.get("m_lo"), fit.get("m_hi"), fit.get("m")
+    if lo is None or hi is None:
+        return ""
+    if hi - lo <= 0.001 * max(abs(m or 0.0), 1.0):
+        why = ("it sits on its upper bound, so the sales so far do not identify it" if fit.get("at_m_bound") or "upper bound"
+               in str(fit.get("warning") or "") else "the sales so far leave no room for another value")
+        return f" (no interval: every bootstrap refit gave the same market size, because {why})"
+    return f" (bootstrap {fit.get('interval', 0.9):.0%} interval {lo:,.0f} to {hi:,.0f})"
+
+
 def _bass_reasons(bass: StageResult) -> list[str]:
     fits = bass.artifacts.get("bass.json", {})
     reasons = []
@@ -136,8 +154,7 @@ def _bass_reasons(bass: StageResult) -> list[str]:
             f"adoption forecast ({sid}): peak in period {f['peak_period']} at about {f['peak_value']:,.0f} "
             f"per period, total market m ≈ {f['m']:,.0f}"
         )
-        if f.get("m_lo") is not None and f.get("m_hi") is not None:
-            text += f" (bootstrap {f.get('interval', 0.9):.0%} interval {f['m_lo']:,.0f} to {f['m_hi']:,.0f})"
+        text += market_interval(f)
         if f.get("share_adopted") is not None:
             text += f"; {f['share_adopted']:.0%} of it already reached"
         if f.get("warning"):
@@ -168,11 +185,14 @@ def decide(ab: StageResult, bass: StageResult | None = None, *, impact: StageRes
     * **stop** when every variant is significantly worse than the control, or (with
       ``min_lift_rel`` set) confidently below the smallest lift worth having.
 
-    The adoption forecast and the campaign impact, when given, add their figures and warnings to
-    the reasons; they do not overturn the experiment. Returns ``{"decision", "reasons", "best_variant"}``.
+    ``ab`` is the result of :func:`~launchlab.incubation.read_out_ab`, which computed the A/B
+    verdict (:func:`ab_verdict`) once and recorded it in its readout. The adoption forecast and
+    the campaign impact, when given, add their figures and warnings to the reasons; they do not
+    overturn the experiment. Returns ``{"decision", "reasons", "best_variant"}``: what the stage
+    runner writes to ``decision.json`` and the CLI prints.
     """
     readout = ab.artifacts["readout.json"]
-    decision, reasons, best = _ab_decision(readout)
+    decision, reasons, best = readout["decision"], list(readout["reasons"]), ab.summary.get("best_variant")
     if bass is not None:
         reasons = reasons + _bass_reasons(bass)
     if impact is not None:

@@ -12,26 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 from scipy import stats
 
 from launchlab.errors import InputError
-from launchlab.incubation.ab import _clean, coerce_metric, metric_key
+from launchlab.incubation.config import ImpactConfig
+from launchlab.io import require_series
+from launchlab.io.series import Y_RULES
+from launchlab.jsonable import metric_key, to_jsonable
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
-
-
-class ImpactConfig(BaseModel):
-    """Options for :func:`estimate_impact`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    treated: str = Field(description="unique_id of the series that got the campaign.")
-    controls: list[str] | None = Field(None, description="Control series; None means every other series.")
-    intervention: str | int | float = Field(description="First ds of the campaign (date or integer period).")
-    alpha: float = Field(0.05, gt=0, lt=1)
-    ridge: float = Field(0.0, ge=0, description="Ridge penalty on standardised controls (0 = ordinary least squares).")
-    min_pre_periods: int = Field(8, ge=3)
 
 
 def _as_ds(value: Any, ds: pd.Series) -> Any:
@@ -56,13 +45,8 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
     ``metrics`` and the quarantined rows.
     """
     cfg = config
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(f"missing column {missing[0]!r}", column=missing[0],
-                         fix="give a long frame with unique_id, ds and y")
-    data = series.reset_index(drop=True).copy()
-    data[UNIQUE_ID] = data[UNIQUE_ID].astype(str)
-    y_all, _ = coerce_metric(data, Y, "<series>")
+    data, _ = require_series(series, allow=Y_RULES)
+    y_all = data[Y]
     ids = list(dict.fromkeys(data[UNIQUE_ID]))
     if cfg.treated not in ids:
         raise InputError(f"treated series {cfg.treated!r} not found (series: {ids[:10]})", column=UNIQUE_ID,
@@ -76,11 +60,6 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
                          fix="add series that did not get the campaign (other products, regions or stores)")
     data = data[data[UNIQUE_ID].isin([cfg.treated, *controls])]
     y_all = y_all[data.index]
-    dup = data.duplicated([UNIQUE_ID, DS])
-    if dup.any():
-        pos = data.index[dup.to_numpy()][0]
-        raise InputError(f"series {data.at[pos, UNIQUE_ID]!r} has period {data.at[pos, DS]!r} twice", column=DS,
-                         fix="keep one row per series and period")
     wide = pd.DataFrame({UNIQUE_ID: data[UNIQUE_ID], DS: data[DS], Y: y_all}).pivot(
         index=DS, columns=UNIQUE_ID, values=Y)
     wide = wide.reindex(columns=[cfg.treated, *controls]).sort_index()
@@ -186,7 +165,7 @@ def estimate_impact(series: pd.DataFrame, *, config: ImpactConfig) -> StageResul
         params={"treated": cfg.treated, "controls": ",".join(controls), "intervention": str(cfg.intervention),
                 "ridge": cfg.ridge},
         quarantine=quarantine.reset_index(drop=True),
-        summary=_clean({k: report[k] for k in ("treated", "rel_effect", "cum_effect", "p_value", "significant")}),
-        artifacts={"impact.json": _clean(report)},
+        summary=to_jsonable({k: report[k] for k in ("treated", "rel_effect", "cum_effect", "p_value", "significant")}),
+        artifacts={"impact.json": to_jsonable(report)},
         warnings=warnings,
     )

@@ -89,6 +89,25 @@ class EmergingNeeds:
         need[hit] = self.first_id + best[hit]
         return need
 
+    def refine_reviews(self, review_need: np.ndarray, unit_need: np.ndarray, owner: np.ndarray) -> np.ndarray:
+        """Reviews' needs with a sub-need in place of its parent: a review whose need (from the need
+        model) is a sub-need's parent, and one of whose units (``owner`` maps units to reviews)
+        lies in that sub-need, counts for the sub-need (the one most of its units lie in)."""
+        review_need = np.asarray(review_need).copy()
+        if not len(self):
+            return review_need
+        unit_need, owner = np.asarray(unit_need), np.asarray(owner)
+        sub = unit_need - self.first_id
+        inside = (sub >= 0) & (sub < len(self))
+        inside &= self.parents[np.where(inside, sub, 0)] == review_need[owner]
+        if not inside.any():
+            return review_need
+        votes = np.zeros((len(review_need), len(self)), dtype=np.int64)
+        np.add.at(votes, (owner[inside], sub[inside]), 1)
+        has = votes.any(axis=1)
+        review_need[has] = self.first_id + np.argmax(votes[has], axis=1)
+        return review_need
+
     def extend(self, model):
         """A view of the fitted need model with the sub-needs appended (for the needs table)."""
         return _ExtendedModel(model, self)

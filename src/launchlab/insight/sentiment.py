@@ -303,6 +303,9 @@ def describe_sentiment(params: dict[str, Any], metrics: dict[str, Any]) -> str:
                 text += f"; its accuracy on review sentences it was not trained on: {figures}"
         except (OSError, ValueError, KeyError, TypeError):
             pass
+        if params.get("review_sentiment") == "review head":
+            text += ("; whole reviews weigh their sentences with a small head learned from star-rated reviews "
+                     "of other products")
         if accuracy is not None and n_labels:
             text += f"; against the {n_labels:,} star ratings present: {accuracy:.1%}"
         return text + "."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,12 +11,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from launchlab.embeddings import Embedder, ProgressCallback
 from launchlab.errors import InputError
+from launchlab.io import RATING_RANGE, require_columns, review_problems
 from launchlab.insight.cache import CachedEmbedder
 from launchlab.insight.config import InsightConfig
-from launchlab.insight.emerging import scan_needs
+from launchlab.insight.emerging import EmergingNeeds, scan_needs
 from launchlab.insight.labels import pick_quotes
 from launchlab.insight.mentions import split_mentions
-from launchlab.insight.needs import UNASSIGNED, NeedModel
+from launchlab.insight.needs import UNASSIGNED, NeedModel, add_review_similarity, review_needs
 from launchlab.insight.sentiment import (
     LayerHead,
     SentimentHead,
@@ -25,6 +27,7 @@ from launchlab.insight.sentiment import (
     star_labels,
 )
 from launchlab.insight.quality import npmi_coherence, topic_diversity
+from launchlab.insight.review_sentiment import aggregate_reviews, load_review_head
 from launchlab.insight.unmet import breakdown, need_scores
 from launchlab.results import StageResult
 from launchlab.schemas import CATEGORY, DATE, PRODUCT, RATING, REASON, REVIEW_ID, TEXT
@@ -68,21 +71,106 @@ def discover_needs(
     ``launchlab-sentiment`` models and a small summary.
     """
     config = config or InsightConfig()
-    if embeddings is not None:
-        embeddings = np.asarray(embeddings, dtype=np.float32)
-        if embeddings.ndim != 2 or len(embeddings) != len(reviews):
-            raise ValueError(
-                f"embeddings must have one row per review: got shape {embeddings.shape} for {len(reviews)} reviews"
-            )
+    embeddings = _check_embeddings(embeddings, reviews)
     frame, quarantine, keep = _usable_rows(reviews)
-    warnings_pre: list[str] = []
-    review_texts = frame[TEXT].tolist()
+    units = _opinion_units(frame, keep, embeddings, config)
+    embed, layer_head = _unit_embedder(units, embedder, config, progress)
+    X_fit = (units.given[units.fit_rows] if units.streamed else units.given) if units.given is not None else embed(units.fit_rows)
+    # Without stars, mention-level reviews are scored by the shipped review head (mention logits and
+    # the word list), trained on star-rated reviews of other domains; else by their mentions' mean.
+    review_head = (load_review_head(mention_model=config.default_sentiment_path)
+                   if layer_head is not None and config.level == "mention" else None)
+    head, direction, source, sentiment_metrics, warnings = _sentiment_head(
+        units.fit_frame, X_fit, units.fit_owner, units.fit_texts, embedder, config,
+        layer_head=layer_head, layer_polarity=embed.polarity[units.fit_rows] if layer_head is not None else None,
+        review_head=review_head,
+    )
+    need_model = _fit_need_model(X_fit, units, direction, config)
+    # Small new needs growing inside big ones become needs of their own (ids after the model's).
+    emerging = scan_needs(need_model, X_fit, units.fit_texts, units.fit_frame, units.fit_owner, config.emerging)
+    warnings = units.notes + warnings
+    if units.n_long and embeddings is None:
+        warnings.append(
+            f"{units.n_long} texts are longer than about {LONG_TEXT_CHARS} characters; the embedding model reads "
+            "only their beginning (use level='mention' to split long reviews)"
+        )
+    unit_need, unit_sentiment, review_sims = _assign_units(
+        units, X_fit, need_model, emerging, head, embed, layer_head, config
+    )
+    tables = _tables(frame, units, unit_need, unit_sentiment, review_sims, need_model, emerging, X_fit, config, review_head)
+    cache_hits = embed.hits if units.given is None else 0
+    metrics = _metrics(reviews, frame, quarantine, units, unit_need, need_model, tables, cache_hits, sentiment_metrics)
+    metrics["n_emerging_needs"] = float(len(emerging))
+    params: dict[str, Any] = {
+        **{k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
+           for k, v in config.model_dump().items()},
+        "embedder_model_id": embedder.model_id,
+        "embedder_backend": getattr(embedder, "backend", "n/a"),
+        "sentiment_source": source,
+        "sentiment_features": layer_head.features if layer_head is not None else "sentence embedding",
+        "review_sentiment": "review head" if review_head is not None else "mean of mentions",
+    }
+    summary = {
+        "top_needs": [
+            {"label": r.label, "share": round(float(r.share), 4), "sentiment_mean": round(float(r.sentiment_mean), 3)}
+            for r in tables["needs"].head(5).itertuples()
+        ]
+    }
+    warnings.extend(getattr(embedder, "notes", []))
+    return StageResult(
+        tables=tables,
+        metrics=metrics,
+        params=params,
+        models={"launchlab-needs": need_model, "launchlab-sentiment": head},
+        quarantine=quarantine,
+        summary=summary,
+        warnings=warnings,
+    )
 
+
+def _check_embeddings(embeddings: np.ndarray | None, reviews: pd.DataFrame) -> np.ndarray | None:
+    """Precomputed embeddings as float32, one row per input review."""
+    if embeddings is None:
+        return None
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if embeddings.ndim != 2 or len(embeddings) != len(reviews):
+        raise ValueError(
+            f"embeddings must have one row per review: got shape {embeddings.shape} for {len(reviews)} reviews"
+        )
+    return embeddings
+
+
+@dataclass
+class _Units:
+    """The opinion units (mentions, or whole reviews) and the sample the models are fitted on.
+
+    ``owner`` maps each unit to its review (a row of the usable frame); ``given`` holds the
+    precomputed embeddings of the units, if any; ``fit_rows`` are the units the need model and
+    sentiment head are fitted on (all of them unless the corpus is streamed), ``fit_frame`` and
+    ``fit_owner`` their reviews."""
+
+    mentions: pd.DataFrame
+    owner: np.ndarray
+    texts: list[str]
+    given: np.ndarray | None
+    n_long: int
+    streamed: bool
+    fit_rows: np.ndarray
+    fit_owner: np.ndarray
+    fit_frame: pd.DataFrame
+    fit_texts: list[str]
+    notes: list[str]
+
+
+def _opinion_units(frame: pd.DataFrame, keep: np.ndarray, embeddings: np.ndarray | None, config: InsightConfig) -> _Units:
+    """Split the reviews into opinion units and choose the sample the models are fitted on."""
+    notes: list[str] = []
+    review_texts = frame[TEXT].tolist()
     if config.level == "mention":
         mentions = split_mentions(frame[REVIEW_ID].tolist(), review_texts)
         owner = mentions["review_index"].to_numpy()
         if embeddings is not None:
-            warnings_pre.append("level='mention' embeds the mentions: the review embeddings passed in were not used")
+            notes.append("level='mention' embeds the mentions: the review embeddings passed in were not used")
     else:
         mentions = pd.DataFrame(
             {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "mention_id": frame[REVIEW_ID] + "#0", "position": 0,
@@ -97,30 +185,40 @@ def discover_needs(
     fit_rows = _fit_sample(owner, config.fit_cap, config.seed) if streamed else np.arange(n_units)
     fit_reviews, fit_owner = np.unique(owner[fit_rows], return_inverse=True)
     fit_frame = frame.iloc[fit_reviews].reset_index(drop=True) if streamed else frame
-    # When the shipped head will score sentiment and the embedder can expose its hidden layers,
-    # the same forward pass also yields the layer features that head reads: each unit is scored
-    # as it is embedded, and only the sentence embedding is kept for the needs.
-    layer_head = _layer_head(fit_frame, embedder, config) if given is None else None
+    fit_texts = [unit_texts[i] for i in fit_rows] if streamed else unit_texts
+    return _Units(mentions, owner, unit_texts, given, n_long, streamed, fit_rows,
+                  fit_owner if streamed else owner, fit_frame, fit_texts, notes)
+
+
+def _unit_embedder(
+    units: _Units, embedder: Embedder, config: InsightConfig, progress: ProgressCallback | None
+) -> tuple[_UnitEmbedder, LayerHead | None]:
+    """The embedder of the units (through the cache, if any) and the shipped layer head when it
+    scores sentiment.
+
+    When the shipped head will score sentiment and the embedder can expose its hidden layers, the
+    same forward pass also yields the layer features that head reads: each unit is scored as it
+    is embedded, and only the sentence embedding is kept for the needs."""
+    layer_head = _layer_head(units.fit_frame, embedder, config) if units.given is None else None
     encoder = embedder.with_layers(layer_head.layers) if layer_head is not None else embedder
     if config.cache_dir is not None:
         encoder = CachedEmbedder(encoder, config.cache_dir)
     embed = _UnitEmbedder(
-        encoder, unit_texts, config.batch_size, progress,
+        encoder, units.texts, config.batch_size, progress,
         scorer=layer_head.head if layer_head is not None else None, keep_dim=embedder.dim,
     )
-    X_fit = (given[fit_rows] if streamed else given) if given is not None else embed(fit_rows)
-    fit_texts = [unit_texts[i] for i in fit_rows] if streamed else unit_texts
+    return embed, layer_head
 
+
+def _fit_need_model(X_fit: np.ndarray, units: _Units, direction: np.ndarray, config: InsightConfig) -> NeedModel:
+    """Cluster the fitted units into needs.
+
+    The sentence-embedding head's weights are the embedding direction of sentiment: the need model
+    projects it out, so needs group what customers talk about, not how they feel about it."""
     min_need_size = config.min_need_size
-    if streamed and min_need_size is not None:
-        min_need_size = max(2, round(min_need_size * len(fit_rows) / n_units))
-    head, direction, source, sentiment_metrics, warnings = _sentiment_head(
-        fit_frame, X_fit, fit_owner if streamed else owner, fit_texts, embedder, config,
-        layer_head=layer_head, layer_polarity=embed.polarity[fit_rows] if layer_head is not None else None,
-    )
-    # The sentence-embedding head's weights are the embedding direction of sentiment: the need model
-    # projects it out, so needs group what customers talk about, not how they feel about it.
-    need_model = NeedModel(
+    if units.streamed and min_need_size is not None:
+        min_need_size = max(2, round(min_need_size * len(units.fit_rows) / len(units.texts)))
+    return NeedModel(
         min_need_size=min_need_size,
         max_needs=config.max_needs,
         min_needs=config.min_needs,
@@ -128,20 +226,25 @@ def discover_needs(
         n_keywords=config.n_keywords,
         sentiment_direction=direction,
         seed=config.seed,
-    ).fit(X_fit, texts=fit_texts)
-    # Small new needs growing inside big ones become needs of their own (ids after the model's).
-    emerging = scan_needs(need_model, X_fit, fit_texts, frame, owner[fit_rows], config.emerging)
-    warnings = warnings_pre + warnings
-    if n_long and embeddings is None:
-        warnings.append(
-            f"{n_long} texts are longer than about {LONG_TEXT_CHARS} characters; the embedding model reads "
-            "only their beginning (use level='mention' to split long reviews)"
-        )
-    if streamed:
+    ).fit(X_fit, texts=units.fit_texts)
+
+
+def _assign_units(
+    units: _Units, X_fit: np.ndarray, need_model: NeedModel, emerging: EmergingNeeds, head: SentimentHead,
+    embed: _UnitEmbedder, layer_head: LayerHead | None, config: InsightConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each unit's need (a unit inside an emerging sub-need's ball gets the sub-need) and sentiment,
+    and per review its units' summed similarity to each of the need model's needs
+    (``needs.add_review_similarity``); a streamed corpus is embedded and scored
+    ``config.stream_rows`` units at a time."""
+    given, n_units = units.given, len(units.texts)
+    n_reviews = int(units.owner.max()) + 1 if len(units.owner) else 0  # every usable review has a unit
+    review_sims = np.zeros((n_reviews, need_model.n_needs_), dtype=np.float32)
+    if units.streamed:
         unit_need = np.empty(n_units, dtype=int)
         unit_sentiment = np.empty(n_units, dtype=np.float64)
         in_fit = np.full(n_units, -1, dtype=np.int64)
-        in_fit[fit_rows] = np.arange(len(fit_rows))
+        in_fit[units.fit_rows] = np.arange(len(units.fit_rows))
         for start in range(0, n_units, config.stream_rows):
             rows = np.arange(start, min(start + config.stream_rows, n_units))
             if given is not None:
@@ -152,22 +255,40 @@ def discover_needs(
                 X_batch[known] = X_fit[in_fit[rows[known]]]
                 if not known.all():
                     X_batch[~known] = embed(rows[~known])
-            unit_need[rows] = emerging.predict(X_batch, need_model.predict(X_batch))
+            model_need = need_model.predict(X_batch)
+            add_review_similarity(review_sims, need_model.transform(X_batch), model_need, units.owner[rows])
+            unit_need[rows] = emerging.predict(X_batch, model_need)
             scores = embed.polarity[rows] if layer_head is not None else head.polarity(X_batch)
             unit_sentiment[rows] = np.clip(scores, -1.0, 1.0)
     else:
+        add_review_similarity(review_sims, need_model.transform(X_fit), need_model.labels_, units.owner)
         unit_need = emerging.predict(X_fit, need_model.labels_)
         scores = embed.polarity if layer_head is not None else head.polarity(X_fit)
         unit_sentiment = np.clip(scores, -1.0, 1.0)
-    cache_hits = embed.hits if given is None else 0
-    review_sentiment = review_mean(unit_sentiment, owner, len(frame))
-    review_need = unit_need if config.level == "review" else _dominant_need(unit_need, owner, len(frame))
+    return unit_need, unit_sentiment, review_sims
 
-    units = pd.DataFrame({"need_id": unit_need, "sentiment": unit_sentiment, "review_index": owner})
+
+def _tables(
+    frame: pd.DataFrame, units: _Units, unit_need: np.ndarray, unit_sentiment: np.ndarray, review_sims: np.ndarray,
+    need_model: NeedModel, emerging: EmergingNeeds, X_fit: np.ndarray, config: InsightConfig,
+    review_head: SentimentHead | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The stage's tables: needs, reviews, mentions and the need breakdown by product and category."""
+    owner = units.owner
+    review_sentiment = aggregate_reviews(unit_sentiment, units.texts, owner, len(frame), review_head)
+    has_need = np.bincount(owner[unit_need >= 0], minlength=len(frame)) > 0
+    review_need = (
+        unit_need if config.level == "review"
+        else emerging.refine_reviews(review_needs(review_sims, has_need), unit_need, owner)
+    )
+
+    scored = pd.DataFrame({"need_id": unit_need, "sentiment": unit_sentiment, "review_index": owner})
     for col in PASSTHROUGH:
         if col in frame.columns:
-            units[col] = frame[col].to_numpy()[owner]
-    needs = emerging.annotate(_needs_table(emerging.extend(need_model), units, X_fit, fit_texts, unit_need[fit_rows], config))
+            scored[col] = frame[col].to_numpy()[owner]
+    needs = emerging.annotate(
+        _needs_table(emerging.extend(need_model), scored, X_fit, units.fit_texts, unit_need[units.fit_rows], config)
+    )
 
     reviews_out = pd.DataFrame(
         {REVIEW_ID: frame[REVIEW_ID].to_numpy(), "need_id": review_need, "sentiment": review_sentiment}
@@ -176,52 +297,36 @@ def discover_needs(
         if col in frame.columns:
             reviews_out[col] = frame[col].to_numpy()
     mentions_out = pd.DataFrame(
-        {REVIEW_ID: mentions[REVIEW_ID].to_numpy(), "mention_id": mentions["mention_id"].to_numpy(),
-         TEXT: unit_texts, "need_id": unit_need, "sentiment": unit_sentiment}
+        {REVIEW_ID: units.mentions[REVIEW_ID].to_numpy(), "mention_id": units.mentions["mention_id"].to_numpy(),
+         TEXT: units.texts, "need_id": unit_need, "sentiment": unit_sentiment}
     )
-    keyword_lists = [list(k) for k in needs["keywords"]]
-    breakdown_table = breakdown(units, [PRODUCT, CATEGORY], neg_threshold=config.neg_threshold)
+    breakdown_table = breakdown(scored, [PRODUCT, CATEGORY], neg_threshold=config.neg_threshold)
+    return {"needs": needs, "reviews": reviews_out, "mentions": mentions_out, "need_breakdown": breakdown_table}
 
+
+def _metrics(
+    reviews: pd.DataFrame, frame: pd.DataFrame, quarantine: pd.DataFrame, units: _Units, unit_need: np.ndarray,
+    need_model: NeedModel, tables: dict[str, pd.DataFrame], cache_hits: int, sentiment_metrics: dict[str, float],
+) -> dict[str, float]:
+    """Row accounting, need quality (silhouette, coherence, diversity) and sentiment accuracy."""
+    keyword_lists = [list(k) for k in tables["needs"]["keywords"]]
     n_used = len(frame)
-    metrics: dict[str, float] = {
+    return {
         "n_reviews": float(n_used),
-        "n_mentions": float(len(mentions)),
+        "n_mentions": float(len(units.mentions)),
         "n_needs": float(need_model.n_needs_),
-        "n_emerging_needs": float(len(emerging)),
         "outlier_share": float(np.mean(unit_need == UNASSIGNED)),
         "silhouette": float(need_model.silhouette_),
-        "npmi_coherence": npmi_coherence(keyword_lists, unit_texts),
+        "npmi_coherence": npmi_coherence(keyword_lists, units.texts),
         "topic_diversity": topic_diversity(keyword_lists),
         "min_need_size": float(need_model.min_need_size_),
         "rows_in": float(len(reviews)),
         "rows_used": float(n_used),
         "rows_quarantined": float(len(quarantine)),
         "embedding_cache_hits": float(cache_hits),
-        "n_long_texts": float(n_long),
+        "n_long_texts": float(units.n_long),
         **sentiment_metrics,
     }
-    params: dict[str, Any] = {
-        **{k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
-           for k, v in config.model_dump().items()},
-        "embedder_model_id": embedder.model_id,
-        "sentiment_source": source,
-        "sentiment_features": layer_head.features if layer_head is not None else "sentence embedding",
-    }
-    summary = {
-        "top_needs": [
-            {"label": r.label, "share": round(float(r.share), 4), "sentiment_mean": round(float(r.sentiment_mean), 3)}
-            for r in needs.head(5).itertuples()
-        ]
-    }
-    return StageResult(
-        tables={"needs": needs, "reviews": reviews_out, "mentions": mentions_out, "need_breakdown": breakdown_table},
-        metrics=metrics,
-        params=params,
-        models={"launchlab-needs": need_model, "launchlab-sentiment": head},
-        quarantine=quarantine,
-        summary=summary,
-        warnings=warnings,
-    )
 
 
 class _UnitEmbedder:
@@ -281,46 +386,15 @@ def _fit_sample(owner: np.ndarray, cap: int, seed: int) -> np.ndarray:
     return np.flatnonzero(np.isin(owner, taken))
 
 
-def _dominant_need(unit_need: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
-    """Each review's most mentioned need (ties: the one mentioned first); -1 if none assigned."""
-    out = np.full(n, UNASSIGNED, dtype=int)
-    best = np.zeros(n, dtype=int)
-    counts: dict[tuple[int, int], int] = {}
-    for r, c in zip(owner, unit_need):
-        if c < 0:
-            continue
-        k = counts.get((r, c), 0) + 1
-        counts[(r, c)] = k
-        if k > best[r]:
-            best[r], out[r] = k, c
-    return out
-
-
 def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Split input rows into usable ones and quarantined ones (original columns + ``reason``)."""
-    for col in (REVIEW_ID, TEXT):
-        if col not in reviews.columns:
-            raise InputError(
-                "the reviews have no text column" if col == TEXT else "the reviews have no id column",
-                column=col,
-                fix=f"map your column to {col!r} with the loader's column flags",
-            )
-    reason = pd.Series("", index=reviews.index, dtype=object)
-    is_text = reviews[TEXT].map(lambda v: isinstance(v, str))
-    reason[~is_text] = "text is not a string"
-    empty = is_text & (reviews[TEXT].map(lambda v: isinstance(v, str) and not v.strip()))
-    reason[empty & (reason == "")] = "text is empty"
-    if RATING in reviews.columns:
-        rating = pd.to_numeric(reviews[RATING], errors="coerce")
-        bad = reviews[RATING].notna() & ~rating.between(1, 5)
-        reason[bad & (reason == "")] = "rating outside 1-5"
-    ids = reviews[REVIEW_ID].astype(str)
-    dup = ids.duplicated(keep="first") & (reason == "")
-    reason[dup] = "duplicate review_id"
-    keep = (reason == "").to_numpy()
-    quarantine = reviews.loc[~keep].copy()
-    quarantine[REASON] = reason[~keep].to_numpy()
-    frame = reviews.loc[keep].copy()
+    """Split input rows by the reviews contract into usable ones and quarantined ones (original
+    columns + ``reason``)."""
+    require_columns(reviews, (REVIEW_ID, TEXT), source="<reviews>", fix="map your columns with the loader's column flags")
+    frame = reviews.reset_index(drop=True)
+    problems = review_problems(frame, rating_range=RATING_RANGE)
+    keep = problems.ok.to_numpy()
+    frame, quarantine = problems.set_aside(frame)
+    frame = frame.copy()
     frame[REVIEW_ID] = frame[REVIEW_ID].astype(str)
     if RATING in frame.columns:
         frame[RATING] = pd.to_numeric(frame[RATING], errors="coerce").astype(float)
@@ -331,7 +405,7 @@ def _usable_rows(reviews: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.
             column=TEXT,
             fix="supply at least one review with non-empty text",
         )
-    return frame.reset_index(drop=True), quarantine.reset_index(drop=True), keep
+    return frame.reset_index(drop=True), quarantine, keep
 
 
 def _sentiment_head(
@@ -344,6 +418,7 @@ def _sentiment_head(
     *,
     layer_head: LayerHead | None = None,
     layer_polarity: np.ndarray | None = None,
+    review_head: SentimentHead | None = None,
 ) -> tuple[SentimentHead, np.ndarray, str, dict[str, float], list[str]]:
     """Choose and fit the sentiment head on the opinion units (reviews or mentions, ``owner`` maps
     each to its review); measure it against star weak labels, per review, when there are any.
@@ -351,7 +426,8 @@ def _sentiment_head(
     Returns the head that scores the units, the sentiment direction of the sentence embedding (the
     same head's weights, except for the shipped layer-feature head, whose companion sentence head
     gives it), the source, metrics and warnings. ``layer_polarity`` is the layer head's score of
-    each unit, when the units were embedded with it."""
+    each unit, when the units were embedded with it; ``review_head`` turns the shipped head's unit
+    scores into review scores (else their mean) when they are measured against stars."""
     warnings: list[str] = []
     n_reviews = len(frame)
     y_star, enough_stars = _stars(frame, config)
@@ -409,8 +485,14 @@ def _sentiment_head(
         if labelled.any():
             # Stars played no part in this head, so every rated review is held out.
             units = layer_polarity if head is not default and layer_polarity is not None else head.polarity(X)
-            score = review_mean(units, owner, n_reviews)
+            score = aggregate_reviews(units, texts, owner, n_reviews, review_head if source == "default" else None)
             metrics.update(_accuracy(score[labelled] > 0, y_star[labelled]))
+            p, y = (score[labelled] + 1.0) / 2.0, y_star[labelled]
+            if 0 < y.mean() < 1:
+                # Calibration under balanced classes, the mix the shipped heads are trained for.
+                weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1.0 - y.mean()))
+                metrics["sentiment_calibration_ece"] = calibration_error(p, y, weight)
+                metrics["sentiment_brier"] = float(np.average((p - y) ** 2, weights=weight))
     metrics["sentiment_n_labels"] = float(labelled.sum())
     direction = default.coef_[0] if source == "default" else head.coef_[0]
     return head, direction, source, metrics, warnings

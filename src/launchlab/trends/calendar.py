@@ -170,9 +170,14 @@ def regularise(
     n_snapped = int(moved.sum())
     if n_snapped:
         notes.append(f"{n_snapped} timestamps were off the {freq} calendar and were moved to their period")
-    frame[DS] = snapped
-    frame = frame.sort_values([UNIQUE_ID, DS], kind="stable")
-    collide = frame.duplicated([UNIQUE_ID, DS], keep="first")
+        frame[DS] = snapped
+    del snapped, moved
+    if not _is_sorted(frame):
+        frame = frame.sort_values([UNIQUE_ID, DS], kind="stable")
+    # Sorted rows: a collision repeats the (unique_id, ds) of the row before it.
+    ids, stamps = frame[UNIQUE_ID].to_numpy(), frame[DS].to_numpy()
+    collide = pd.Series(np.r_[False, (ids[1:] == ids[:-1]) & (stamps[1:] == stamps[:-1])], index=frame.index)
+    del ids, stamps
     if collide.any():
         bad = frame.loc[collide].copy()
         bad[REASON] = f"another row of this series falls in the same {freq} period"
@@ -181,6 +186,8 @@ def regularise(
 
     full = _complete(frame, freq)
     n_filled = int(full[Y].isna().sum() - frame[Y].isna().sum())
+    empty = frame.iloc[:0]
+    del frame
     if n_filled:
         if fill == "zero":
             full[Y] = full[Y].fillna(0.0)
@@ -189,21 +196,43 @@ def regularise(
         else:
             full[Y] = full.groupby(UNIQUE_ID)[Y].transform(lambda s: s.interpolate(method="linear"))
         notes.append(f"{n_filled} missing periods inside series were filled ({fill})")
-    q = pd.concat(quarantine) if quarantine else frame.iloc[:0].assign(**{REASON: pd.Series(dtype=str)})
-    return Regular(full.reset_index(drop=True), freq, q, n_snapped, n_filled, notes)
+    q = pd.concat(quarantine) if quarantine else empty.assign(**{REASON: pd.Series(dtype=str)})
+    if not full.index.equals(pd.RangeIndex(len(full))):
+        full = full.reset_index(drop=True)
+    return Regular(full, freq, q, n_snapped, n_filled, notes)
+
+
+def _is_sorted(frame: pd.DataFrame) -> bool:
+    """True when rows are grouped by series (ids in ascending order) with ``ds`` ascending inside each."""
+    ids = frame[UNIQUE_ID].to_numpy()
+    if len(ids) < 2:
+        return True
+    same = ids[1:] == ids[:-1]
+    if not bool(np.all(ids[1:][~same] > ids[:-1][~same])):
+        return False
+    ds = frame[DS].to_numpy()
+    return bool(np.all(ds[1:][same] > ds[:-1][same]))
 
 
 def _complete(frame: pd.DataFrame, freq: str | int) -> pd.DataFrame:
-    """Every period between each series' first and last timestamp (new periods get NaN y)."""
-    bounds = frame.groupby(UNIQUE_ID, sort=True)[DS].agg(["min", "max"])
+    """Every period between each series' first and last timestamp (new periods get NaN y).
+
+    ``frame`` is sorted by (unique_id, ds) without repeats; when no period is missing it is
+    returned as it is (the usual case, and the cheap one: no merge over every row).
+    """
+    bounds = frame.groupby(UNIQUE_ID, sort=True)[DS].agg(["min", "max", "size"])
     if isinstance(freq, int):
         counts = ((bounds["max"] - bounds["min"]) // freq + 1).to_numpy()
+    else:
+        parts = [pd.date_range(lo, hi, freq=freq) for lo, hi in zip(bounds["min"], bounds["max"])]
+        counts = np.array([len(p) for p in parts], dtype=np.int64)
+    if np.array_equal(counts, bounds["size"].to_numpy()):
+        return frame
+    if isinstance(freq, int):
         starts = np.repeat(bounds["min"].to_numpy(), counts)
         steps = np.concatenate([np.arange(c) for c in counts]) if len(counts) else np.array([], dtype=np.int64)
         grid_ds = starts + steps * freq
     else:
-        parts = [pd.date_range(lo, hi, freq=freq) for lo, hi in zip(bounds["min"], bounds["max"])]
-        counts = np.array([len(p) for p in parts])
         grid_ds = np.concatenate([p.to_numpy() for p in parts]) if parts else np.array([], dtype="datetime64[ns]")
     grid = pd.DataFrame({UNIQUE_ID: np.repeat(bounds.index.to_numpy(), counts), DS: grid_ds})
     if not isinstance(freq, int):

@@ -54,8 +54,15 @@ class TrendsConfig(BaseModel):
         0.3, ge=0.0, le=1.0, description="Share of zero periods from which a non-negative series counts as intermittent."
     )
     min_length: int = Field(
-        10, ge=2, description="Series shorter than this are forecast with the naive model (and a warning)."
+        10, ge=2, description="Series (current regimes) shorter than this are forecast with the naive model (and a warning)."
     )
+    regime_zeros: int | None = Field(
+        None, ge=2, description="A run of this many zero periods ends a regime: a series non-zero since is fitted and routed on what follows it (a new, growing series, not intermittent demand); None: half a season, at least min_length."
+    )
+    fit_seasons: float | None = Field(
+        8, gt=0, description="Fit the models on at most the last this many seasons (at least min_fit periods) of each series, in the forecast and at every backtest origin; None: the whole history (or current regime)."
+    )
+    min_fit: int = Field(60, ge=4, description="Fewest periods a fit window may hold.")
     fill: Literal["interpolate", "zero", "ffill"] = "interpolate"
     backtest_windows: int = Field(2, ge=0, le=20, description="Rolling-origin backtest windows; 0 skips the backtest.")
     backtest_max_series: int | None = Field(
@@ -78,7 +85,9 @@ class TrendsConfig(BaseModel):
         0.5, ge=0.0, le=1.0, description="A rising series whose earlier level is at most this share of its recent level is emerging."
     )
     top_k: int = Field(5, ge=1, description="Series listed per class in the summary.")
-    n_jobs: int = Field(1, description="Processes statsforecast uses (-1: all cores).")
+    n_jobs: int = Field(
+        -1, description="Processes statsforecast uses (-1: all cores; routes of fewer than 50 series run in-process). Results are identical for any value."
+    )
 
     @field_validator("levels")
     @classmethod

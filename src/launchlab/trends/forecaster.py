@@ -1,13 +1,25 @@
 """The launchlab forecaster: a scikit-learn estimator over statsforecast.
 
-Series are routed by what they look like, decided from history only:
+Series are routed by what they look like, decided from history only. A series' *current
+regime* starts after its last run of at least ``regime_zeros`` zero periods (half a season, at
+least ``min_length``, by default) when what follows is not sporadic itself; otherwise it is the
+whole history.
 
-* ``short``: fewer than ``min_length`` observations → the naive model (reported as a fallback);
+* ``short``: fewer than ``min_length`` observations in the current regime → the naive model
+  (reported as a fallback);
+* ``new``: a regime after a long run of zeros (a need that appeared, a product relaunched) → the
+  mean of the trend-capable ``models``, fitted on the regime only: never a level model chosen for
+  other series, which would flatten its ramp;
 * ``intermittent``: non-negative with at least ``intermittent_threshold`` zero periods among the
-  last two seasons (at least 24 periods) → the mean
-  of the Croston-type ``intermittent_models``;
+  last two seasons (at least 24 periods) → the mean of the Croston-type ``intermittent_models``;
 * ``regular``: everything else → the mean of ``models`` (combinations beat single models, the
   lesson of the M competitions).
+
+Models see at most the last ``fit_seasons`` seasons (``min_fit`` periods at least) of the
+current regime, in the forecast and at every backtest origin: on long histories the old part
+informs little and costs most. ``routes_`` holds, per series, the route, ``regime_start`` (the
+first period of the current regime), ``fit_from`` / ``n_fit`` (where the fit window starts and
+how many periods it holds) and the model label.
 
 Each route is one ``StatsForecast`` call over all its series (statsforecast parallelises over
 series; there is no Python loop per series). Interval bounds of the combination are the means of
@@ -30,6 +42,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from launchlab.errors import InputError
+from launchlab.estimator_state import FramesAsArrays
+from launchlab.io import require_series
 from launchlab.schemas import DS, UNIQUE_ID, Y
 from launchlab.trends.backtest import backtest_scale
 from launchlab.trends.calendar import regularise, season_length_for
@@ -38,7 +52,9 @@ from launchlab.trends.models import Guarded
 
 COMBINED = "launchlab"
 SAFETY = "Naive"
-TIERS = ("regular", "intermittent", "short")
+TIERS = ("regular", "new", "intermittent", "short")
+BACKTESTED = ("regular", "new", "intermittent")
+PARALLEL_MIN_SERIES = 50
 
 
 def interval_columns(levels: Sequence[int]) -> list[str]:
@@ -46,7 +62,7 @@ def interval_columns(levels: Sequence[int]) -> list[str]:
     return [f"yhat_{side}_{lv}" for lv in sorted(levels) for side in ("lo", "hi")]
 
 
-class Forecaster(BaseEstimator):
+class Forecaster(FramesAsArrays, BaseEstimator):
     """Forecast many series at once with per-route statsforecast model combinations.
 
     ``fit(frame)`` takes a long frame (unique_id, ds, y), aligns it to one calendar, fills gaps
@@ -67,13 +83,16 @@ class Forecaster(BaseEstimator):
         intermittent_threshold: float = 0.3,
         min_length: int = 10,
         fill: str = "interpolate",
-        n_jobs: int = 1,
+        n_jobs: int = -1,
         candidates: Sequence[str] = tuple(DEFAULT_CANDIDATES),
         max_members: int = 3,
         min_select_series: int = 30,
         select_alpha: float = 0.05,
         backtest_max_series: int | None = 300,
         seed: int = 42,
+        regime_zeros: int | None = None,
+        fit_seasons: float | None = 8,
+        min_fit: int = 60,
     ) -> None:
         self.freq = freq
         self.season_length = season_length
@@ -90,28 +109,25 @@ class Forecaster(BaseEstimator):
         self.select_alpha = select_alpha
         self.backtest_max_series = backtest_max_series
         self.seed = seed
+        self.regime_zeros = regime_zeros
+        self.fit_seasons = fit_seasons
+        self.min_fit = min_fit
 
     def fit(self, X: pd.DataFrame, y: None = None) -> Forecaster:
         """Learn the calendar, clean history and route of every series in the long frame ``X``."""
-        missing = [c for c in (UNIQUE_ID, DS, Y) if c not in X.columns]
-        if missing:
-            raise InputError(
-                f"the series frame has no {missing[0]!r} column", column=missing[0], fix="map your columns to unique_id, ds, y"
-            )
-        frame = X[[UNIQUE_ID, DS, Y]].copy()
-        frame[UNIQUE_ID] = frame[UNIQUE_ID].astype(str)
-        frame[Y] = pd.to_numeric(frame[Y], errors="coerce").astype(np.float64)
-        if frame.empty:
-            raise InputError("the series frame has no rows", fix="supply at least one series with two or more periods")
+        frame = require_series(X, allow=("y_missing", "duplicate"))[0][[UNIQUE_ID, DS, Y]]
         for learned in ("combination_", "selection_", "interval_scale_"):
             self.__dict__.pop(learned, None)  # a refit must not keep choices made on other data
         reg = regularise(frame, freq=self.freq, fill=self.fill)
+        del frame
         clean = reg.frame
         # Leading/trailing gaps that interpolation or ffill cannot reach stay NaN: drop them.
-        clean = clean[clean[Y].notna()]
+        if clean[Y].isna().any():
+            clean = clean[clean[Y].notna()]
         sizes = clean.groupby(UNIQUE_ID)[Y].size()
         too_short = sizes.index[sizes < 2]
-        clean = clean[~clean[UNIQUE_ID].isin(too_short)].reset_index(drop=True)
+        if len(too_short) or not clean.index.equals(pd.RangeIndex(len(clean))):
+            clean = clean[~clean[UNIQUE_ID].isin(too_short)].reset_index(drop=True)
         if clean.empty:
             raise InputError(
                 "no series has two or more usable periods", column=Y, fix="supply longer series or a coarser frequency"
@@ -128,39 +144,101 @@ class Forecaster(BaseEstimator):
         return self
 
     def _route(self, clean: pd.DataFrame) -> pd.DataFrame:
+        uid = clean[UNIQUE_ID]
         g = clean.groupby(UNIQUE_ID, sort=True)[Y]
-        # Intermittency is judged on recent history (two seasons, at least 24 periods): a need that
-        # was rarely mentioned years ago but is mentioned every month now is not intermittent.
-        recent = g.cumcount(ascending=False) < max(2 * self.season_length_, 24)
+        position = g.cumcount().to_numpy()
+        regime = _regime_starts(clean, self._regime_zeros())
+        in_regime = position >= uid.map(regime).to_numpy()
+        n_regime = pd.Series(in_regime, index=clean.index).groupby(uid).sum()
+        # Intermittency is judged on recent history (two seasons, at least 24 periods) of the
+        # current regime: a need mentioned every month now is not intermittent, however rare it
+        # was years ago or however long it was absent before.
+        recent = g.cumcount(ascending=False).to_numpy() < max(2 * self.season_length_, 24)
+        zeros = clean[Y].eq(0)
         routes = pd.DataFrame(
             {
                 "n_obs": g.size(),
-                "zero_share": clean.loc[recent, Y].eq(0).groupby(clean.loc[recent, UNIQUE_ID]).mean(),
-                "nonnegative": clean[Y].ge(0).groupby(clean[UNIQUE_ID]).all(),
+                "zero_share": zeros[recent].groupby(uid[recent]).mean(),
+                "regime_zero_share": zeros[recent & in_regime].groupby(uid[recent & in_regime]).mean(),
+                "nonnegative": clean[Y].ge(0).groupby(uid).all(),
+                "regime_from": regime,
+                "n_regime": n_regime,
             }
         )
-        routes["route"] = np.where(
-            routes["n_obs"] < self.min_length,
-            "short",
-            np.where(
-                routes["nonnegative"] & (routes["zero_share"] >= self.intermittent_threshold), "intermittent", "regular"
-            ),
+        # A regime after a long run of zeros counts only when it has lasted long enough to fit
+        # (``min_length``) and is not sporadic itself: a burst inside sporadic demand is not a new
+        # series, and an intermittent series keeps its whole history (its demand rate needs it).
+        new = (
+            (routes["regime_from"] > 0)
+            & (routes["n_regime"] >= self.min_length)
+            & (routes["regime_zero_share"] < self.intermittent_threshold)
         )
+        routes["regime_from"] = np.where(new, routes["regime_from"], 0)
+        routes["n_regime"] = np.where(new, routes["n_regime"], routes["n_obs"])
+        routes["zero_share"] = routes["regime_zero_share"].where(new, routes["zero_share"])
+        intermittent = ~new & routes["nonnegative"] & (routes["zero_share"] >= self.intermittent_threshold)
+        # Sporadic demand that has become dense (a need rising from a low base, zeros thinning
+        # out) is in a new regime too: its recent run of at least ``min_length`` periods with
+        # few zeros, from a non-zero period on.
+        dense = _dense_tail(clean, recent, self.min_length, self.intermittent_threshold).reindex(routes.index)
+        grown = intermittent & (dense > 0)
+        routes.loc[grown, "regime_from"] = routes.loc[grown, "n_obs"] - dense[grown]
+        routes.loc[grown, "n_regime"] = dense[grown]
+        routes.loc[grown, "zero_share"] = np.nan  # set below from the regime
+        new |= grown
+        intermittent &= ~grown
+        if grown.any():
+            tail = position >= uid.map(routes["regime_from"]).to_numpy()
+            share = zeros[tail].groupby(uid[tail]).mean()
+            routes.loc[grown, "zero_share"] = share.reindex(routes.index)[grown]
+        routes["route"] = np.select(
+            [routes["n_regime"] < self.min_length, new, intermittent],
+            ["short", "new", "intermittent"],
+            default="regular",
+        )
+        window = self._window()
+        routes["fit_from"] = (
+            np.maximum(routes["regime_from"], routes["n_obs"] - window) if window else routes["regime_from"]
+        ).astype(np.int64)
+        routes["n_fit"] = routes["n_obs"] - routes["fit_from"]
+        at_start = position == uid.map(routes["regime_from"]).to_numpy()
+        routes["regime_start"] = clean.loc[at_start, DS].set_axis(uid[at_start]).reindex(routes.index)
         routes["model"] = [self._label(r) for r in routes["route"]]
         routes["backtest"] = routes["route"] != "short"
         cap = self.backtest_max_series
-        for route in ("regular", "intermittent"):
+        for route in BACKTESTED:
             ids = routes.index[routes["route"] == route]
             if cap is not None and len(ids) > cap:
                 # Pooled choices (combination, interval scale) need a sample, not every series.
                 sample = np.random.default_rng(self.seed).choice(ids, cap, replace=False)
                 routes.loc[ids, "backtest"] = ids.isin(sample)
         routes.index.name = UNIQUE_ID
-        return routes.reset_index()
+        columns = ["n_obs", "zero_share", "nonnegative", "route", "regime_start", "regime_from", "fit_from", "n_fit", "model", "backtest"]
+        return routes[columns].reset_index()
+
+    def _regime_zeros(self) -> int:
+        """Consecutive zero periods that end a regime: ``regime_zeros``, else half a season, at least ``min_length``."""
+        return int(self.regime_zeros or max(self.min_length, self.season_length_ // 2))
+
+    def _window(self) -> int | None:
+        """Periods the models are fitted on: the last ``fit_seasons`` seasons, at least ``min_fit``; None: all."""
+        if self.fit_seasons is None:
+            return None
+        return int(max(self.fit_seasons * self.season_length_, self.min_fit))
+
+    def _frame(self, ids: pd.Index | pd.Series, column: str = "fit_from") -> pd.DataFrame:
+        """The rows of ``ids`` the models see: from each series' ``fit_from`` (or ``regime_from``) on."""
+        train = self.train_[self.train_[UNIQUE_ID].isin(ids)]
+        start = train[UNIQUE_ID].map(self.routes_.set_index(UNIQUE_ID)[column]).to_numpy()
+        return train[train.groupby(UNIQUE_ID, sort=False).cumcount().to_numpy() >= start]
 
     def _members(self, route: str) -> list[str]:
         if route == "short":
             return [SAFETY]
+        if route == "new":
+            # A series in a new regime is forecast by the trend-capable models, whatever the
+            # pooled choice of the regular route: level models would flatten its ramp.
+            return list(self.models)
         chosen = getattr(self, "combination_", {}).get(route)
         if chosen:
             return list(chosen)
@@ -170,6 +248,8 @@ class Forecaster(BaseEstimator):
         """Every model the backtest runs for a route: its default members, the candidates, naive."""
         if route == "short":
             return [SAFETY]
+        if route == "new":
+            return [*self.models, SAFETY]
         names = list(self.models if route == "regular" else self.intermittent_models)
         return list(dict.fromkeys([*names, *self.candidates, SAFETY]))
 
@@ -177,12 +257,15 @@ class Forecaster(BaseEstimator):
         members = self._members(route)
         return members[0] if len(members) == 1 else "mean(" + ",".join(members) + ")"
 
-    def _sf(self, route: str, names: list[str] | None = None):
+    def _sf(self, route: str, names: list[str] | None = None, n_series: int = 0):
         from statsforecast import StatsForecast
 
         names = list(dict.fromkeys([*(names or self._members(route)), SAFETY]))
         models = [Guarded(name, self.season_length_) for name in names]
-        return StatsForecast(models=models, freq=self.freq_, n_jobs=self.n_jobs), names
+        # Series are independent, so worker processes change no number; on a few series a pool
+        # costs more than it saves.
+        n_jobs = self.n_jobs if n_series >= PARALLEL_MIN_SERIES else 1
+        return StatsForecast(models=models, freq=self.freq_, n_jobs=n_jobs), names
 
     def predict(self, h: int) -> pd.DataFrame:
         """Forecast ``h`` periods past each series' end: ``unique_id, ds, yhat, yhat_lo_*, yhat_hi_*, model``."""
@@ -193,8 +276,8 @@ class Forecaster(BaseEstimator):
             ids = self.routes_.loc[self.routes_["route"] == route, UNIQUE_ID]
             if ids.empty:
                 continue
-            sf, names = self._sf(route)
-            raw = sf.forecast(df=self.train_[self.train_[UNIQUE_ID].isin(ids)], h=h, level=list(self.levels))
+            sf, names = self._sf(route, n_series=len(ids))
+            raw = sf.forecast(df=self._frame(ids), h=h, level=list(self.levels))
             parts.append(self._rescale(self._combine(raw, route, names), route))
         out = pd.concat(parts, ignore_index=True).sort_values([UNIQUE_ID, DS], kind="stable")
         return out.reset_index(drop=True)
@@ -323,7 +406,7 @@ class Forecaster(BaseEstimator):
         blocks = [members_bt]
         cols = ["yhat", *interval_columns(self.levels)]
         keys = [UNIQUE_ID, "cutoff", DS]
-        for route in ("regular", "intermittent"):
+        for route in BACKTESTED:
             ids = self.routes_.loc[self.routes_["route"] == route, UNIQUE_ID]
             part = members_bt[members_bt[UNIQUE_ID].isin(ids)]
             if part.empty:
@@ -374,6 +457,8 @@ class Forecaster(BaseEstimator):
         scales = getattr(self, "interval_scale_", None)
         if scales is None or scales.empty:
             return out
+        if route == "new" and not (scales["route"] == "new").any():
+            route = "regular"  # new regimes are rarely long enough to backtest: borrow the regular scale
         for row in scales[scales["route"] == route].itertuples():
             lo, hi = f"yhat_lo_{row.level}", f"yhat_hi_{row.level}"
             out[lo] = out["yhat"] - row.scale * (out["yhat"] - out[lo])
@@ -394,18 +479,19 @@ class Forecaster(BaseEstimator):
         too short to backtest (they need ``min_length + n_windows * h`` periods).
         """
         need = self.min_length + n_windows * h
-        sizes = self.routes_.set_index(UNIQUE_ID)["n_obs"]
-        skipped = sorted(sizes.index[sizes < need].tolist())
+        routes = self.routes_
+        n_regime = routes["n_obs"] - routes["regime_from"]
+        skipped = sorted(routes.loc[n_regime < need, UNIQUE_ID].tolist())
         blocks = []
-        for route in ("regular", "intermittent"):
-            routes = self.routes_
-            ids = routes.loc[(routes["route"] == route) & routes["backtest"] & (routes["n_obs"] >= need), UNIQUE_ID]
+        for route in BACKTESTED:
+            ids = routes.loc[(routes["route"] == route) & routes["backtest"] & (n_regime >= need), UNIQUE_ID]
             if ids.empty:
                 continue
-            sf, names = self._sf(route, self._pool(route))
+            sf, names = self._sf(route, self._pool(route), n_series=len(ids))
+            # Each origin sees what the forecast will: the current regime, at most the fit window.
             cv = sf.cross_validation(
-                df=self.train_[self.train_[UNIQUE_ID].isin(ids)], h=h, n_windows=n_windows, step_size=h,
-                level=list(self.levels),
+                df=self._frame(ids, "regime_from"), h=h, n_windows=n_windows, step_size=h,
+                level=list(self.levels), input_size=self._window(),
             )
             cv = cv.reset_index() if UNIQUE_ID not in cv.columns else cv
             for name in names:
@@ -424,6 +510,31 @@ class Forecaster(BaseEstimator):
         columns = [UNIQUE_ID, "cutoff", DS, Y, "model", "yhat", *interval_columns(self.levels)]
         frame = pd.concat(blocks, ignore_index=True)[columns] if blocks else pd.DataFrame(columns=columns)
         return frame, skipped
+
+
+def _dense_tail(clean: pd.DataFrame, recent: np.ndarray, min_length: int, threshold: float) -> pd.Series:
+    """Per series, the longest run of its ``recent`` periods ending at its end, at least ``min_length``
+    long and starting on a non-zero period, whose zero share is below ``threshold`` (0: none)."""
+    part = clean.loc[recent, [UNIQUE_ID, Y]]
+    zero = part[Y].eq(0)
+    backwards = zero.iloc[::-1].groupby(part[UNIQUE_ID].iloc[::-1], sort=False)
+    k = backwards.cumcount().iloc[::-1] + 1
+    zeros_in_tail = backwards.cumsum().iloc[::-1]
+    ok = (k >= min_length) & (zeros_in_tail < threshold * k) & ~zero
+    return k.where(ok, 0).groupby(part[UNIQUE_ID]).max().astype(np.int64)
+
+
+def _regime_starts(clean: pd.DataFrame, gap: int) -> pd.Series:
+    """Per series, the position after its last run of at least ``gap`` zeros (0: no such run before the end)."""
+    uid, zero = clean[UNIQUE_ID], clean[Y].eq(0).to_numpy()
+    new_run = np.r_[True, (zero[1:] != zero[:-1]) | (uid.to_numpy()[1:] != uid.to_numpy()[:-1])]
+    run = np.cumsum(new_run)
+    run_length = np.bincount(run)[run]
+    position = clean.groupby(UNIQUE_ID, sort=False).cumcount().to_numpy()
+    after = pd.Series(np.where(zero & (run_length >= gap), position + 1, 0), index=clean.index)
+    last = after.groupby(uid, sort=True).max()
+    n = uid.value_counts().reindex(last.index)
+    return last.where(last < n, 0).astype(np.int64)
 
 
 def _order_bounds(out: pd.DataFrame, levels: Sequence[int]) -> pd.DataFrame:

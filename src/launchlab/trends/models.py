@@ -37,6 +37,19 @@ KNOWN_MODELS: dict[str, tuple[bool, bool]] = {
 }
 
 
+LEVEL_MODELS = frozenset(
+    {"Naive", "SeasonalNaive", "HistoricAverage", "CrostonClassic", "CrostonOptimized", "CrostonSBA", "ADIDA", "IMAPA", "TSB"}
+)
+"""Models whose forecast is a level (flat, or a repeated season): they cannot express a trend."""
+
+
+def expresses_trend(label: str) -> bool:
+    """Whether a forecast labelled ``label`` (a model name or ``mean(A,B,…)``) can follow a trend:
+    some member is not a level model. A trend test should not be vetoed by a forecast that cannot."""
+    members = label.removeprefix("mean(").removesuffix(")").split(",")
+    return any(name not in LEVEL_MODELS for name in members)
+
+
 def build(name: str, season_length: int) -> Any:
     """Instantiate a statsforecast model by name with launchlab's defaults."""
     from statsforecast import models

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 
 from launchlab.errors import InputError
+from launchlab.io import require_series
+from launchlab.io.series import RULES as SERIES_RULES
 from launchlab.results import StageResult
 from launchlab.schemas import DS, REASON, UNIQUE_ID, Y
 from launchlab.trends.backtest import score, summarise
@@ -65,19 +67,15 @@ def forecast_trends(
     """
     config = config or TrendsConfig()
     step = _stepper(progress)
-    missing = [c for c in (UNIQUE_ID, DS, Y) if c not in series.columns]
-    if missing:
-        raise InputError(
-            f"the series frame has no {missing[0]!r} column", column=missing[0], fix="map your columns to unique_id, ds, y"
-        )
     rows_in = len(series)
     original = series.reset_index(drop=True)
-    work, quarantine = _validate(original)
+    work, quarantine = _usable(original)
     warnings: list[str] = []
     if work.empty:
         raise InputError("no row of the series frame is usable", column=Y, fix="check the ds and y columns")
 
     reg = regularise(work, freq=config.freq, fill=config.fill)
+    del work
     warnings += reg.notes
     quarantine.append(_rows(original, reg.quarantine[ROW_KEY], reg.quarantine[REASON]))
     clean = reg.frame[reg.frame[Y].notna()]
@@ -90,6 +88,9 @@ def forecast_trends(
         clean = clean[~clean[UNIQUE_ID].isin(too_short)]
     if clean.empty:
         raise InputError("no series has two or more usable periods", column=Y, fix="supply longer series")
+    clean = clean[[UNIQUE_ID, DS, Y]]
+    reg.frame = reg.frame.iloc[:0]  # its rows live on in clean: free the rest early (10,000-series runs)
+    del original
     step(1)
 
     forecaster = make_forecaster(
@@ -108,7 +109,11 @@ def forecast_trends(
         select_alpha=config.select_alpha,
         backtest_max_series=config.backtest_max_series,
         seed=config.seed,
-    ).fit(clean[[UNIQUE_ID, DS, Y]])
+        regime_zeros=config.regime_zeros,
+        fit_seasons=config.fit_seasons,
+        min_fit=config.min_fit,
+    ).fit(clean)
+    del clean
     routes = forecaster.routes_
 
     cv, backtest, backtest_summary, skipped = _backtest(forecaster, config)
@@ -188,36 +193,14 @@ def forecast_trends(
     )
 
 
-def _validate(original: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
-    """Rows with a usable ds and y, plus the quarantined rest."""
-    work = pd.DataFrame(
-        {
-            UNIQUE_ID: original[UNIQUE_ID].astype(str),
-            DS: original[DS],
-            Y: pd.to_numeric(original[Y], errors="coerce").astype(np.float64),
-            ROW_KEY: np.arange(len(original)),
-        }
-    )
-    if not (is_int_ds(work[DS].dropna()) or pd.api.types.is_datetime64_any_dtype(work[DS])):
-        parsed = pd.to_datetime(work[DS], errors="coerce")
-        if parsed.notna().sum() == 0 and work[DS].notna().any():
-            raise InputError(
-                "ds holds neither dates nor integer periods", column=DS, fix="use dates (2024-01-31) or integers (2024)"
-            )
-        work[DS] = parsed
-    if pd.api.types.is_datetime64_any_dtype(work[DS]) and getattr(work[DS].dt, "tz", None) is not None:
-        work[DS] = work[DS].dt.tz_localize(None)
-    quarantine = []
-    bad_ds = work[DS].isna()
-    bad_y = work[Y].isna() | ~np.isfinite(work[Y].fillna(0.0))
-    quarantine.append(_rows(original, work.loc[bad_ds, ROW_KEY], "ds is missing or not a date/period"))
-    quarantine.append(_rows(original, work.loc[bad_y & ~bad_ds, ROW_KEY], "y is missing or not a number"))
-    work = work[~bad_ds & ~bad_y]
+def _usable(original: pd.DataFrame) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Rows that keep the series contract, plus the quarantined rest (original columns + reason)."""
+    typed, problems = require_series(original, allow=SERIES_RULES)
+    quarantine = [problems.set_aside(original)[1]]
+    work = typed.loc[problems.ok, [UNIQUE_ID, DS, Y]].assign(**{ROW_KEY: np.flatnonzero(problems.ok)})
     if is_int_ds(work[DS]):
         work[DS] = work[DS].astype(np.int64)
-    dup = work.duplicated([UNIQUE_ID, DS], keep="first")
-    quarantine.append(_rows(original, work.loc[dup, ROW_KEY], "repeats the (unique_id, ds) of an earlier row"))
-    return work[~dup], quarantine
+    return work, quarantine
 
 
 def _rows(original: pd.DataFrame, positions: pd.Series, reason: str | pd.Series) -> pd.DataFrame:
@@ -246,7 +229,7 @@ def _backtest(
 def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfig) -> pd.DataFrame:
     train = forecaster.train_
     m = forecaster.season_length_
-    statistics = trend_statistics(train, m, config.trend_window)
+    statistics = _in_chunks(lambda part: trend_statistics(part, m, config.trend_window), train)
     g = train.groupby(UNIQUE_ID, sort=True)
     n = g.size()
     base_len = np.where((m > 1) & (n >= m), m, np.minimum(config.horizon, n))
@@ -259,7 +242,7 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
         growth = (forecast_mean - base_mean) / base_mean.abs()
     growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
     model = forecasts.groupby(UNIQUE_ID)["model"].first()
-    statistics = statistics.join(onset_statistics(train, m))
+    statistics = statistics.join(_in_chunks(lambda part: onset_statistics(part, m), train))
     z = growth_z(forecast_mean, base_mean, forecast_sd(forecasts, config.levels), counts=statistics["integer"])
     statistics["class"] = classify(
         statistics, alpha=config.alpha, min_change=config.min_change, growth=growth,
@@ -294,6 +277,17 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
     )
     out.index.name = UNIQUE_ID
     return out.reset_index()
+
+
+def _in_chunks(fn: Callable[[pd.DataFrame], pd.DataFrame], train: pd.DataFrame, max_rows: int = 200_000) -> pd.DataFrame:
+    """``fn`` (a per-series computation) on chunks of whole series, concatenated: the same rows,
+    with the temporaries of one chunk at a time (the memory peak of a 10,000-series run otherwise)."""
+    if len(train) <= max_rows:
+        return fn(train)
+    ids = train[UNIQUE_ID].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    bounds = [*starts[:: max(1, int(len(starts) * max_rows / len(train)))], len(train)]
+    return pd.concat([fn(train.iloc[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
 
 
 def _summary(trends: pd.DataFrame, top_k: int) -> dict:

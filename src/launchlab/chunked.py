@@ -1,5 +1,5 @@
-"""Scale-out helpers: split embedding and forecasting work into chunks and put the results back
-together exactly as one call would have produced them.
+"""Chunked work for scale-out: split embedding and forecasting work into chunks and put the
+results back together exactly as one call would have produced them.
 
 Nothing here knows how chunks are run. A :data:`Mapper` does that: ``mapper(fn, calls)`` runs
 ``fn(*args)`` for every ``args`` in ``calls`` and returns the results in the same order. The
@@ -153,6 +153,7 @@ class ChunkedForecaster(Forecaster):
         parts = []
         for a, b in chunk_bounds(len(ids), slots=self._slots, max_size=self._max_series):
             part = copy.copy(plain)
+            part.n_jobs = 1  # the chunks are the parallelism: no process pool inside a worker
             chunk = set(ids[a:b])
             part.routes_ = plain.routes_[plain.routes_[UNIQUE_ID].isin(chunk)].reset_index(drop=True)
             part.train_ = plain.train_[plain.train_[UNIQUE_ID].isin(chunk)].reset_index(drop=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from launchlab.history import diff_cycles, match_needs
+from launchlab.cycle_diff import diff_cycles, match_needs
 
 
 def _needs(labels, vectors):

@@ -1,11 +1,22 @@
-"""Cycle history: what changed between two launch cycles (pure pandas; MLflow access is in cli)."""
+"""The cycle diff: what changed between two launch cycles (pure pandas; the outputs are read
+back from MLflow by ``launchlab.tracking``'s queries, see :data:`DIFF_OUTPUTS`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from launchlab.stages import CONCEPTS, INSIGHT, TRENDS
+
+if TYPE_CHECKING:
+    from launchlab.tracking import RecordedCycle
+
+# The stage outputs a diff reads, by (stage, file name).
+NEEDS, TRENDS_TABLE, SCORES = (INSIGHT, "needs.parquet"), (TRENDS, "trends.parquet"), (CONCEPTS, "scores.parquet")
+DIFF_OUTPUTS = (NEEDS, TRENDS_TABLE, SCORES)
 
 
 @dataclass
@@ -87,3 +98,19 @@ def diff_cycles(
     names = sorted(set(models[0]) | set(models[1]))
     model_changes = {n: (models[0].get(n), models[1].get(n)) for n in names if models[0].get(n) != models[1].get(n)}
     return CycleDiff(new, vanished, matched, trend_changes(*trends), rank_changes(*scores), model_changes, decisions)
+
+
+def diff_recorded(a: RecordedCycle, b: RecordedCycle) -> CycleDiff:
+    """:func:`diff_cycles` of two cycles read back from the store with :data:`DIFF_OUTPUTS`."""
+
+    def needs(cycle: RecordedCycle) -> pd.DataFrame:
+        frame = cycle.outputs.get(NEEDS)
+        return frame if frame is not None else pd.DataFrame(columns=["label"])
+
+    return diff_cycles(
+        (needs(a), needs(b)),
+        (a.outputs.get(TRENDS_TABLE), b.outputs.get(TRENDS_TABLE)),
+        (a.outputs.get(SCORES), b.outputs.get(SCORES)),
+        (a.models, b.models),
+        (a.decision, b.decision),
+    )

@@ -1,0 +1,96 @@
+"""Review-level sentiment without stars: the review head on the shipped mention head's scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from launchlab.insight import InsightConfig, discover_needs
+from launchlab.insight.review_sentiment import (
+    FEATURES,
+    aggregate_reviews,
+    load_review_head,
+    mention_logits,
+    review_features,
+    review_sentiment_path,
+)
+from launchlab.insight.sentiment import default_sentiment_path
+
+
+def test_shipped_review_head_belongs_to_the_shipped_mention_head():
+    doc = json.loads(review_sentiment_path().read_text())
+    assert doc["features"] == list(FEATURES) and len(doc["coef"]) == len(FEATURES)
+    head = load_review_head()
+    assert head is not None
+    # Both features push the same way: more positive mentions, more positive review.
+    assert np.all(head.coef_[0] > 0)
+    cross = doc["info"]["cross_domain"]
+    assert set(cross) == {"clothing -> beauty", "beauty -> clothing"}
+    for figures in cross.values():
+        assert figures["review_head"]["all"]["ece"] < figures["mean_mention_polarity"]["all"]["ece"]
+
+
+def test_review_head_is_refused_for_another_mention_model(tmp_path):
+    other = tmp_path / "default_sentiment.json"
+    shutil.copy(default_sentiment_path(), other)
+    assert load_review_head(mention_model=other) is not None
+    other.write_text(other.read_text().replace('"intercept"', '"intercept" ', 1))
+    assert load_review_head(mention_model=other) is None
+    assert load_review_head(tmp_path / "missing.json") is None
+
+
+def test_features_read_logits_and_negated_complaints():
+    polarity = np.array([0.9, -0.2, -0.2, 0.0])
+    texts = ["I love it", "It does not leave my skin dry", "Arrived on a Tuesday", "ok"]
+    F = review_features(polarity, texts, np.array([0, 0, 0, 2]), 3)
+    assert F.shape == (3, 2)
+    assert F[0, 0] == pytest.approx(np.mean(mention_logits(polarity[:3])))
+    # "does not ... dry" is praise for the word list, so the review's word feature is positive.
+    assert F[0, 1] > 0 and np.all(F[1] == 0)
+    assert mention_logits(np.array([1.0, -1.0])).tolist() == [20.0, -20.0]
+
+
+def test_one_clear_verdict_outweighs_lukewarm_sentences():
+    head = load_review_head()
+    # Two mildly positive descriptive sentences, then a clearly negative verdict.
+    polarity = np.array([0.5, 0.5, -0.99])
+    texts = ["The colour is as shown", "It came in a nice box", "Terrible, it broke and I want a refund"]
+    owner = np.zeros(3, dtype=int)
+    assert np.mean(polarity) > 0 > aggregate_reviews(polarity, texts, owner, 1, head)[0]
+    assert aggregate_reviews(polarity, texts, owner, 1, None)[0] == pytest.approx(np.mean(polarity))
+
+
+MIXED = pd.DataFrame(
+    {
+        "review_id": ["praise-then-verdict", "negated-complaints", "praise"],
+        "text": [
+            "The colour is lovely and the fabric feels soft. It arrived quickly and the packaging was nice. "
+            "Sadly the seams came apart after the second wash. I returned it and would not buy it again.",
+            "I have had no problems with this one. It is not itchy and it never feels heavy, even after a long day.",
+            "Fits perfectly and the colour is true to the picture. I have worn it three times already and "
+            "got compliments every time.",
+        ],
+    }
+)
+
+
+@pytest.mark.slow
+def test_real_model_reviews_are_scored_by_their_verdict(make_clothing, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    from launchlab.embeddings import SentenceTransformerEmbedder
+
+    corpus = make_clothing(60, seed=3).drop(columns=["rating"])[["review_id", "text"]]
+    reviews = pd.concat([MIXED, corpus], ignore_index=True)
+    res = discover_needs(reviews, embedder=SentenceTransformerEmbedder(),
+                         config=InsightConfig(level="mention", min_need_size=5, cache_dir=tmp_path))
+    assert res.params["review_sentiment"] == "review head"
+    score = res.tables["reviews"].set_index("review_id")["sentiment"]
+    assert score["praise-then-verdict"] < 0
+    # The word list reads negated complaints ("not itchy", "no problems") as praise; it knows only its
+    # own words ("does not sting" stays a complaint to both features).
+    assert score["negated-complaints"] > 0
+    assert score["praise"] > 0.5
