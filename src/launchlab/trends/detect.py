@@ -1,8 +1,9 @@
 """Trend detection from history: deseasonalised recent slope, its significance, and a class.
 
 Seasonality is removed with a classical additive decomposition (centred moving average, mean
-deviation per season position) when a series holds at least two seasons; the trend is the OLS
-slope over the last ``window`` periods of the adjusted series. Its p-value uses an effective
+deviation per season position) when a series holds at least two seasons and its seasonal
+component is significant (:func:`seasonal_p_values`: a seasonal regression beats a trend-only
+one); the trend is the OLS slope over the last ``window`` periods of the adjusted series. Its p-value uses an effective
 sample size shrunk by the residuals' lag-1 autocorrelation, because neighbouring periods of a
 demand series are rarely independent and plain OLS would call too many trends significant.
 
@@ -38,11 +39,14 @@ def default_window(season_length: int) -> int:
     return max(8, round(1.5 * season_length) if season_length <= 12 else season_length // 2)
 
 
-def deseasonalise(train: pd.DataFrame, season_length: int) -> pd.DataFrame:
+def deseasonalise(train: pd.DataFrame, season_length: int, alpha: float | None = None) -> pd.DataFrame:
     """Add ``position``, ``n_obs``, ``seasonal`` and ``y_sa`` (= y − seasonal) to a sorted long frame.
 
-    Series shorter than two seasons (or ``season_length == 1``) keep ``seasonal = 0``. Also
-    returns, per row, the detrended value used for the seasonal-strength measure.
+    Series shorter than two seasons (or ``season_length == 1``) keep ``seasonal = 0``; so do, when
+    ``alpha`` is given, series whose seasonal component is not significant at ``alpha``
+    (:func:`seasonal_p_values`, also returned per row as ``p_seasonal``): a season estimated from
+    two or three noisy values per position would otherwise subtract noise. Also returns, per row,
+    the detrended value used for the seasonal-strength measure.
     """
     frame = train[[UNIQUE_ID, DS, Y]].copy()
     g = frame.groupby(UNIQUE_ID, sort=False)
@@ -70,18 +74,64 @@ def deseasonalise(train: pd.DataFrame, season_length: int) -> pd.DataFrame:
             index = index - sub[UNIQUE_ID].map(offset)
             frame.loc[eligible, "seasonal"] = index.fillna(0.0).to_numpy()
             frame.loc[eligible, "detrended"] = detrended.to_numpy()
+    p_seasonal = seasonal_p_values(frame, m)
+    frame["p_seasonal"] = frame[UNIQUE_ID].map(p_seasonal).fillna(1.0).to_numpy()
+    if alpha is not None:
+        frame.loc[frame["p_seasonal"] >= alpha, "seasonal"] = 0.0
     frame["y_sa"] = frame[Y] - frame["seasonal"]
     return frame
 
 
-def trend_statistics(train: pd.DataFrame, season_length: int, window: int | None = None) -> pd.DataFrame:
-    """Per series: slope, p_value, velocity (slope / level), change over the window, seasonal strength.
+def seasonal_p_values(frame: pd.DataFrame, season_length: int) -> pd.Series:
+    """Per series, the p-value of its seasonal component: the F test of a regression on a quadratic
+    trend and season-position dummies against the quadratic trend alone.
 
-    ``train`` is the clean long frame sorted by (unique_id, ds). Everything is computed with
-    grouped sums, so thousands of series cost milliseconds.
+    ``frame`` is a sorted long frame with ``position`` (0, 1, … per series). Only series of at
+    least two full seasons get a test (every position seen twice, residual degrees of freedom
+    left); the others get 1. Series of the same length share their design, so the test costs one
+    projection per distinct length.
+    """
+    m = int(season_length)
+    sizes = frame.groupby(UNIQUE_ID, sort=False).size()
+    out = pd.Series(1.0, index=sizes.index, dtype=np.float64)
+    if m < 2:
+        return out
+    y = frame[Y].to_numpy(dtype=np.float64)
+    starts = pd.Series(np.r_[0, np.cumsum(sizes.to_numpy())[:-1]], index=sizes.index)
+    for n, ids in sizes[sizes >= 2 * m].groupby(sizes[sizes >= 2 * m]).groups.items():
+        n = int(n)
+        df_resid = n - 3 - (m - 1)
+        if df_resid < 2:
+            continue
+        t = (np.arange(n) - (n - 1) / 2) / n
+        trend = np.column_stack([np.ones(n), t, t**2])
+        dummies = np.eye(m)[np.arange(n) % m][:, 1:]
+        rows = starts[ids].to_numpy()[:, None] + np.arange(n)[None, :]
+        Y_ = y[rows].T  # n × series
+        sse = []
+        for X in (trend, np.column_stack([trend, dummies])):
+            beta, *_ = np.linalg.lstsq(X, Y_, rcond=None)
+            sse.append(((Y_ - X @ beta) ** 2).sum(axis=0))
+        with np.errstate(all="ignore"):
+            F = ((sse[0] - sse[1]) / (m - 1)) / (sse[1] / df_resid)
+            p = np.where(sse[1] > 1e-12 * np.maximum(sse[0], 1e-300), stats.f.sf(F, m - 1, df_resid),
+                         np.where(sse[0] - sse[1] > 0, 0.0, 1.0))
+        out[ids] = np.nan_to_num(p, nan=1.0)
+    return out
+
+
+def trend_statistics(
+    train: pd.DataFrame, season_length: int, window: int | None = None, seasonal_alpha: float | None = 0.05
+) -> pd.DataFrame:
+    """Per series: slope, p_value, velocity (slope / level), change over the window, seasonal
+    strength and ``p_seasonal`` (:func:`seasonal_p_values`).
+
+    ``train`` is the clean long frame sorted by (unique_id, ds). The season is removed only where
+    it is significant at ``seasonal_alpha`` (None: wherever two seasons allow). Everything is
+    computed with grouped sums or per-length projections, so thousands of series cost milliseconds.
     """
     window = int(window or default_window(season_length))
-    frame = deseasonalise(train, season_length)
+    frame = deseasonalise(train, season_length, alpha=seasonal_alpha)
     strength = _seasonal_strength(frame)
     recent = frame[frame["position"] >= frame["n_obs"] - window].copy()
     g = recent.groupby(UNIQUE_ID, sort=True)
@@ -142,11 +192,46 @@ def trend_statistics(train: pd.DataFrame, season_length: int, window: int | None
             "prior_level": prior_level,
             "window": n.astype(int),
             "seasonal_strength": strength.reindex(s.index).to_numpy(),
+            "p_seasonal": frame.groupby(UNIQUE_ID)["p_seasonal"].first().reindex(s.index).to_numpy(),
         },
         index=s.index,
     )
     out.index.name = UNIQUE_ID
     return out
+
+
+def forecast_season(train: pd.DataFrame, forecasts: pd.DataFrame, season_length: int, alpha: float | None = 0.05) -> pd.Series:
+    """Per series, the mean over the horizon of the part of its forecast that follows the history's
+    season (0 where the season is not significant, :func:`deseasonalise`).
+
+    The seasonal index of the forecast periods is regressed, after removing a straight line from
+    both, on the forecast: a forecast that repeats the season gets about all of it, a flat or
+    trend-only forecast none. Growth judged on the forecast minus this part does not read the
+    next peak of a season as growth when the horizon is shorter than a season.
+    """
+    m = int(season_length)
+    ids = forecasts[UNIQUE_ID].unique()
+    out = pd.Series(0.0, index=pd.Index(ids, name=UNIQUE_ID))
+    if m < 2:
+        return out
+    frame = deseasonalise(train, m, alpha=alpha)
+    phase_index = frame.groupby([UNIQUE_ID, frame["position"] % m])["seasonal"].first()
+    n_obs = frame.groupby(UNIQUE_ID)["n_obs"].first()
+    ahead = forecasts[[UNIQUE_ID, "yhat"]].copy()
+    ahead["step"] = ahead.groupby(UNIQUE_ID).cumcount()
+    ahead["phase"] = (ahead[UNIQUE_ID].map(n_obs).to_numpy() + ahead["step"].to_numpy()) % m
+    keys = pd.MultiIndex.from_arrays([ahead[UNIQUE_ID], ahead["phase"]])
+    ahead["s"] = phase_index.reindex(keys).fillna(0.0).to_numpy()
+    g = ahead.groupby(UNIQUE_ID)
+    for col in ("s", "yhat"):  # residuals from a straight line over the horizon, per series
+        t = ahead["step"] - g["step"].transform("mean")
+        slope = (t * ahead[col]).groupby(ahead[UNIQUE_ID]).transform("sum") / (t**2).groupby(ahead[UNIQUE_ID]).transform("sum")
+        ahead[col + "_r"] = ahead[col] - g[col].transform("mean") - slope.fillna(0.0) * t
+    var = (ahead["s_r"] ** 2).groupby(ahead[UNIQUE_ID]).sum()
+    cov = (ahead["s_r"] * ahead["yhat_r"]).groupby(ahead[UNIQUE_ID]).sum()
+    with np.errstate(all="ignore"):
+        beta = (cov / var).where(var > 1e-12, 0.0).clip(0.0, 1.0).fillna(0.0)
+    return (beta * g["s"].mean()).reindex(out.index).fillna(0.0)
 
 
 def default_onset_windows(season_length: int) -> tuple[int, ...]:
@@ -311,7 +396,10 @@ def classify(
       ``emerging_ratio`` of the recent level), with at least 3 in the window when it holds
       counts: a ramp from little or nothing is called within a few periods, before a slope over
       the whole window is significant. The same forecast veto applies.
-    * ``seasonal``: no trend call, but strong seasonality (strength ≥ ``seasonal_strength``).
+    * ``seasonal``: no trend call, but strong seasonality (strength ≥ ``seasonal_strength``) that
+      is significant (``p_seasonal`` below ``alpha``, when ``statistics`` has it: a seasonal
+      regression beats a trend-only one over at least two full seasons). Hyndman's strength
+      alone is near 1 for noise when each season position is estimated from one or two values.
     * ``stable``: the rest.
     """
     significant = statistics["p_value"] < alpha
@@ -351,8 +439,11 @@ def classify(
             & agrees_up
         )
         emerging |= onset
+    seasonal = statistics["seasonal_strength"] >= seasonal_strength
+    if "p_seasonal" in statistics.columns:
+        seasonal &= statistics["p_seasonal"] < alpha
     cls = np.select(
-        [emerging, up, down, statistics["seasonal_strength"] >= seasonal_strength],
+        [emerging, up, down, seasonal],
         [EMERGING, RISING, DECLINING, SEASONAL],
         default=STABLE,
     )

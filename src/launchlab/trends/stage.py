@@ -23,6 +23,7 @@ from launchlab.trends.detect import (
     can_express_trend,
     classify,
     forecast_sd,
+    forecast_season,
     growth_z,
     onset_statistics,
     trend_statistics,
@@ -54,7 +55,7 @@ def forecast_trends(
     Tables: ``forecasts`` (unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>…, model), ``trends``
     (unique_id, class, growth, growth_z, slope, p_value, velocity, change, acceleration,
     p_acceleration, prior_level, onset_p_value, onset_window, base_level, recent_level,
-    last_value, base_mean, forecast_mean, model, route, n_obs, window, seasonal_strength) and ``backtest`` (unique_id, model, mase, smape, coverage_<l>…, n_points;
+    last_value, base_mean, forecast_mean, model, route, n_obs, window, seasonal_strength, p_seasonal) and ``backtest`` (unique_id, model, mase, smape, coverage_<l>…, n_points;
     ``model == "launchlab"`` is the forecaster as used, the other rows the models of its pool).
 
     With a backtest (``config.backtest_windows`` > 0) each route's combination is chosen on it
@@ -229,21 +230,25 @@ def _backtest(
 def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfig) -> pd.DataFrame:
     train = forecaster.train_
     m = forecaster.season_length_
-    statistics = _in_chunks(lambda part: trend_statistics(part, m, config.trend_window), train)
+    statistics = _in_chunks(lambda part: trend_statistics(part, m, config.trend_window, seasonal_alpha=config.alpha), train)
     g = train.groupby(UNIQUE_ID, sort=True)
     n = g.size()
     base_len = np.where((m > 1) & (n >= m), m, np.minimum(config.horizon, n))
     position_from_end = g.cumcount(ascending=False)
     in_base = position_from_end < train[UNIQUE_ID].map(pd.Series(base_len, index=n.index))
     base_mean = train.loc[in_base].groupby(UNIQUE_ID)[Y].mean()
+    # Growth is judged on the seasonally adjusted forecast: a horizon shorter than a season would
+    # otherwise read the season's next peak as growth.
     forecast_mean = forecasts.groupby(UNIQUE_ID)["yhat"].mean()
+    season = _in_chunks(lambda part: forecast_season(part, forecasts[forecasts[UNIQUE_ID].isin(part[UNIQUE_ID].unique())], m, config.alpha), train)
+    adjusted = forecast_mean - season.reindex(forecast_mean.index).fillna(0.0)
     routes = forecaster.routes_.set_index(UNIQUE_ID)
     with np.errstate(all="ignore"):
-        growth = (forecast_mean - base_mean) / base_mean.abs()
-    growth = growth.where(base_mean.abs() > 0, np.where(forecast_mean.abs() > 0, np.nan, 0.0))
+        growth = (adjusted - base_mean) / base_mean.abs()
+    growth = growth.where(base_mean.abs() > 0, np.where(adjusted.abs() > 0, np.nan, 0.0))
     model = forecasts.groupby(UNIQUE_ID)["model"].first()
     statistics = statistics.join(_in_chunks(lambda part: onset_statistics(part, m), train))
-    z = growth_z(forecast_mean, base_mean, forecast_sd(forecasts, config.levels), counts=statistics["integer"])
+    z = growth_z(adjusted, base_mean, forecast_sd(forecasts, config.levels), counts=statistics["integer"])
     statistics["class"] = classify(
         statistics, alpha=config.alpha, min_change=config.min_change, growth=growth,
         trend_capable=model.map(can_express_trend), growth_z=z, seasonal_strength=config.seasonal_strength,
@@ -273,6 +278,7 @@ def _trends(forecaster: Forecaster, forecasts: pd.DataFrame, config: TrendsConfi
             "n_obs": n,
             "window": statistics["window"],
             "seasonal_strength": statistics["seasonal_strength"],
+            "p_seasonal": statistics["p_seasonal"],
         }
     )
     out.index.name = UNIQUE_ID
