@@ -26,7 +26,8 @@ series (seeded simulations and shuffled M3 series).
     PYTHONPATH=src HF_HUB_OFFLINE=1 nice .venv/bin/python bench/bench_emerging.py --part planted
     PYTHONPATH=src nice .venv/bin/python bench/bench_emerging.py --part m3
 
-Last measured (commit 621a2f4 + merge of main, 2026-12-05, shared 2-core machine, load 9-10):
+Last measured (commit 621a2f4, 2026-12-05, shared 2-core machine, load 9-10; the later merge of main
+touched review sentiment and concept scoring only):
 
 * ``--part planted --topics sun,refill,maskne,unscented --shares 0.05 --lengths 6,12
   --max-months 5 --control-months 3``: ramps reaching 5% of the median monthly volume (74-94
