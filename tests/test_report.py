@@ -136,3 +136,19 @@ def test_the_data_notes_open_the_report(tmp_path):
     bare = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path / "bare")
     _write_stage_folders(bare)
     assert "About this data" not in build_report(bare, {}, cycle_id="t-2").read_text()
+
+
+def test_trend_descriptions_name_the_evidence_of_onset_and_seasonal_calls():
+    from launchlab.summary import describe_trend, trend_evidence
+
+    base = {"unique_id": "need-3", "change": 1.2, "p_value": 0.15, "window": 18, "onset_p_value": 0.002,
+            "onset_window": 3, "p_seasonal": 0.8}
+    onset = describe_trend(trend_evidence(pd.Series({**base, "class": "emerging"})))
+    assert onset == "emerging: +120% over the last 18 periods (p = 0.15; onset over the last 3 periods, p = 0.002)"
+    slope = describe_trend(trend_evidence(pd.Series({**base, "class": "rising", "p_value": 0.001})))
+    assert slope == "rising: +120% over the last 18 periods (p = 0.001)"
+    seasonal = describe_trend(trend_evidence(pd.Series({**base, "class": "seasonal", "p_seasonal": 0.004})))
+    assert seasonal == "seasonal: significant season (p = 0.004), no significant trend (p = 0.15)"
+    # A trends table from before p_seasonal existed still reads as before.
+    old = pd.Series({"unique_id": "x", "class": "seasonal", "change": 0.1, "p_value": 0.3, "window": 18})
+    assert describe_trend(trend_evidence(old)) == "seasonal: no significant trend (p = 0.3)"

@@ -98,19 +98,29 @@ def _concept(row: pd.Series) -> dict[str, Any]:
 
 def trend_evidence(row: pd.Series) -> dict[str, Any]:
     """A series' class with the numbers the class rests on: the change of its level over the trend
-    window and the significance of that trend (the forecast's growth is not what classes it)."""
+    window and the significance of that trend (the forecast's growth is not what classes it), the
+    onset test's p-value and window, and the significance of the season."""
     return {"series": str(row["unique_id"]), "class": str(row["class"]), "change": _float(row.get("change")),
-            "p_value": _float(row.get("p_value")), "window": _int(row.get("window"))}
+            "p_value": _float(row.get("p_value")), "window": _int(row.get("window")),
+            "onset_p_value": _float(row.get("onset_p_value")), "onset_window": _int(row.get("onset_window")),
+            "p_seasonal": _float(row.get("p_seasonal"))}
 
 
 def describe_trend(item: dict[str, Any]) -> str:
-    """``rising: +38% over the last 18 periods (p = 0.004)``; a series without a trend call reads
-    ``no significant trend (p = 0.39)`` so no number contradicts its class."""
+    """``rising: +38% over the last 18 periods (p = 0.004)``; an emerging call that rests on the
+    onset test rather than the slope says so (``onset over the last 3 periods, p = 0.002``); a
+    series without a trend call reads ``no significant trend (p = 0.39)``, and a seasonal one also
+    gives its season's significance, so no number contradicts its class."""
     cls, change, p = item["class"], item.get("change"), item.get("p_value")
     significance = f"p = {p:.2g}" if p is not None else "significance unknown"
+    onset_p = item.get("onset_p_value")
+    if cls == "emerging" and onset_p is not None and (p is None or onset_p < p) and item.get("onset_window"):
+        significance += f"; onset over the last {item['onset_window']} periods, p = {onset_p:.2g}"
     if cls in ("emerging", "rising", "declining") and change is not None:
         window = f" over the last {item['window']} periods" if item.get("window") else ""
         return f"{cls}: {change:+.0%}{window} ({significance})"
+    if cls == "seasonal" and item.get("p_seasonal") is not None:
+        return f"{cls}: significant season (p = {item['p_seasonal']:.2g}), no significant trend ({significance})"
     return f"{cls}: no significant trend ({significance})"
 
 
