@@ -156,3 +156,16 @@ def test_slope_p_value_is_quoted_only_where_it_backs_the_call(with_petite, needs
     scores = _scores(score_concepts(with_petite, needs_and_sub_need, embedder=embedder, trends=trends, series=monthly_series()))
     assert "0 → 40 mentions a month over 12 months, emerging (forecast +90%)" in scores.loc["petite", "explanation"]
     assert "10 → 11 mentions a month over 12 months, stable (p = 0.30; forecast +5%)" in scores.loc["fit", "explanation"]
+
+
+def test_scorer_fitted_on_trends_saves_and_loads_in_the_skops_format(with_petite, needs_and_sub_need, embedder):
+    """MLflow stores the scorer with skops, which cannot save a DataFrame: its trend rows must go as arrays."""
+    import skops.io as sio
+
+    result = score_concepts(with_petite, needs_and_sub_need, embedder=embedder, trends=trends_table(), series=monthly_series())
+    (scorer,) = [m for m in result.models.values() if hasattr(m, "trend_")]
+    data = sio.dumps(scorer)
+    loaded = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    pd.testing.assert_frame_equal(loaded.trend_, scorer.trend_)
+    X = embedder.encode(list(with_petite["description"]))
+    np.testing.assert_allclose(loaded.predict(X), scorer.predict(X))

@@ -63,6 +63,7 @@ from sklearn.base import BaseEstimator
 
 from launchlab.concepts.config import BONUSES, COMPONENTS, DEFAULT_WEIGHTS, PENALTIES
 from launchlab.concepts.history import outcome_features
+from launchlab.estimator_state import FramesAsArrays
 
 CLASS_WEIGHT = {"emerging": 1.0, "rising": 0.7, "stable": 0.2, "seasonal": 0.2, "declining": 0.0}
 """How much a need's trend class counts as evidence of growing demand (see :func:`growth_evidence`).
@@ -111,7 +112,7 @@ class Match:
     concept_vecs: np.ndarray
 
 
-class ConceptScorer(BaseEstimator):
+class ConceptScorer(FramesAsArrays, BaseEstimator):
     """Scores concept embeddings against the needs it was fitted on (see the module docstring).
 
     ``fit(needs)`` takes the insight stage's needs table (``centroid``, ``share`` and
