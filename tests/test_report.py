@@ -136,3 +136,20 @@ def test_the_data_notes_open_the_report(tmp_path):
     bare = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path / "bare")
     _write_stage_folders(bare)
     assert "About this data" not in build_report(bare, {}, cycle_id="t-2").read_text()
+
+
+def test_a_rising_need_is_named_by_its_label_in_the_summary(tmp_path):
+    """A reader sees "“fit / size” (need-1)", not the bare series id, wherever the summary lists what is rising."""
+    from launchlab.summary import log_lines, markdown, read_summary, tables
+
+    config = CycleConfig(name="labels", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    pd.DataFrame({"unique_id": ["need-1", "search-linen"], "growth": [0.2, 0.4], "class": ["rising", "rising"],
+                  "change": [0.31, 0.5], "p_value": [0.004, 0.01], "window": [18, 18]}).to_parquet(
+        stages.cycle_paths(config)[stages.TRENDS] / "trends.parquet")
+    found = read_summary(config)
+    assert [r["name"] for r in found.rising] == ["search-linen", "“fit / size” (need-1)"]
+    assert "- “fit / size” (need-1) — rising: +31% over the last 18 periods (p = 0.004)" in markdown(found)
+    assert "“fit / size” (need-1) (rising: +31%" in log_lines(found)[2]
+    assert tables(found)["rising-needs"][1]["series"] == "“fit / size” (need-1)"
+    assert "“fit / size” (need-1)" in build_report(config).read_text()

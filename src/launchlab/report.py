@@ -296,7 +296,7 @@ def executive_summary(found: CycleSummary) -> str:
         + (f", {n['negative']:.0%} negative" if n["negative"] is not None else "") + "</li>"
         for n in found.needs
     )
-    rising = "".join(f"<li><b>{esc(r['series'])}</b> — {esc(describe_trend(r))}</li>" for r in found.rising)
+    rising = "".join(f"<li><b>{esc(r['name'])}</b> — {esc(describe_trend(r))}</li>" for r in found.rising)
     concepts = "".join(
         f"<li><b>{esc(c['name'])}</b> — score {c['score']:.0f}"
         + (f" (band {c['low']:.0f}–{c['high']:.0f})" if c["low"] is not None and c["high"] is not None else "")
