@@ -153,3 +153,16 @@ def test_a_rising_need_is_named_by_its_label_in_the_summary(tmp_path):
     assert "“fit / size” (need-1) (rising: +31%" in log_lines(found)[2]
     assert tables(found)["rising-needs"][1]["series"] == "“fit / size” (need-1)"
     assert "“fit / size” (need-1)" in build_report(config).read_text()
+
+
+def test_need_map_ids_that_would_overlap_are_moved_apart():
+    from launchlab.report import spread_labels
+
+    xy = np.array([[0.0, 0.0], [0.01, 0.005], [1.0, 1.0], [0.5, 0.2]])  # need 1 sits on need 0
+    labels = spread_labels(xy)
+    np.testing.assert_array_equal(labels[[0, 2, 3]], xy[[0, 2, 3]])  # labels with room stay on their bubble
+    assert not np.allclose(labels[1], xy[1])
+    width, height = 0.045, 0.07
+    for i in range(len(labels)):
+        for j in range(i):
+            assert abs(labels[i, 0] - labels[j, 0]) >= width or abs(labels[i, 1] - labels[j, 1]) >= height

@@ -117,15 +117,38 @@ def _need_map(needs: pd.DataFrame) -> str:
     xy = centred @ vt[:2].T
     fig, ax = _figure(9, 5)
     points = ax.scatter(xy[:, 0], xy[:, 1], s=3000 * needs["share"].to_numpy() + 30, c=needs["sentiment_mean"], cmap="RdYlGn", vmin=-1, vmax=1, alpha=0.75, edgecolors="#333")
-    # need ids on the bubbles (labels this long overlap): the table below names each id
-    for (x, y), need_id in zip(xy, needs["need_id"]):
-        ax.annotate(str(need_id), (x, y), fontsize=9, ha="center", va="center", weight="bold")
+    # need ids on the bubbles (labels this long overlap): the table below names each id; an id that
+    # would cover another is moved beside its bubble, with a line to it
+    for (x, y), (lx, ly), need_id in zip(xy, spread_labels(xy), needs["need_id"]):
+        moved = (lx, ly) != (x, y)
+        ax.annotate(str(need_id), (x, y), xytext=(lx, ly), fontsize=9, ha="center", va="center", weight="bold",
+                    arrowprops={"arrowstyle": "-", "color": "#555", "lw": 0.8} if moved else None)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("Need map: close needs are talked about alike; size = share, colour = sentiment; numbers = need ids below",
                  fontsize=10)
     fig.colorbar(points, ax=ax, label="mean sentiment")
     return _png(fig)
+
+
+def spread_labels(xy: np.ndarray, box: tuple[float, float] = (0.045, 0.07)) -> np.ndarray:
+    """Label positions for the points ``xy``: each point's own, unless its label would overlap one
+    placed before (boxes of ``box`` width and height, as fractions of the data's range); then the
+    nearest free spot on rings around the point. Points are placed in order, so the first keep theirs."""
+    xy = np.asarray(xy, dtype=float)
+    span = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
+    span = np.where(span > 0, span, 1.0)
+    unit = xy / span
+    width, height = box
+    angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    placed: list[np.ndarray] = []
+    for point in unit:
+        candidates = [point] + [point + ring * np.array([np.cos(a) * width, np.sin(a) * height])
+                                for ring in (1.2, 2.0, 3.0) for a in angles]
+        spot = next((c for c in candidates
+                     if all(abs(c[0] - q[0]) >= width or abs(c[1] - q[1]) >= height for q in placed)), candidates[-1])
+        placed.append(spot)
+    return np.array(placed).reshape(-1, 2) * span
 
 
 def trends_section(folder: Path, max_plots: int = 4) -> str:
