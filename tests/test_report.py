@@ -152,7 +152,9 @@ def test_a_rising_need_is_named_by_its_label_in_the_summary(tmp_path):
     assert "- “fit / size” (need-1) — rising: +31% over the last 18 periods (p = 0.004)" in markdown(found)
     assert "“fit / size” (need-1) (rising: +31%" in log_lines(found)[2]
     assert tables(found)["rising-needs"][1]["series"] == "“fit / size” (need-1)"
-    assert "“fit / size” (need-1)" in build_report(config).read_text()
+    page = build_report(config).read_text()
+    assert page.count("<tr><td>“fit / size” (need-1)</td><td>rising: +31% over the last 18 periods (p = 0.004)</td></tr>") == 1
+    assert "<li><b>“fit / size” (need-1)</b>" in page  # the summary at the top
 
 
 def test_need_map_ids_that_would_overlap_are_moved_apart():

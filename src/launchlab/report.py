@@ -19,7 +19,7 @@ import pandas as pd
 
 from launchlab import stages
 from launchlab.lists import as_list as _as_list
-from launchlab.summary import DECISION_CODES, CycleSummary, describe_trend, read_summary, trend_evidence
+from launchlab.summary import DECISION_CODES, CycleSummary, describe_trend, need_labels, read_summary, trend_evidence
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
@@ -156,6 +156,7 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
     trends, forecasts, history = _read(folder, "trends"), _read(folder, "forecasts"), _read(folder, "series")
     if trends is None or trends.empty:
         return "<p>No trends were computed.</p>"
+    labels = need_labels(_read(folder.parent / stages.get_stage(stages.INSIGHT).folder, "needs"))
     counts = trends["class"].value_counts()
     parts = ["<p>" + ", ".join(f"{esc(k)}: <b>{v}</b>" for k, v in counts.items()) + " series.</p>"]
     # plot what the trend test calls rising first (a tiny intermittent series can show a huge
@@ -175,12 +176,13 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
                 if lo in f and hi in f:
                     ax.fill_between(f["ds"], f[lo], f[hi], color="#2980b9", alpha=alpha, linewidth=0)
             row = trends[trends["unique_id"] == uid].iloc[0]
-            ax.set_title(f"{str(uid)[:60]} — {describe_trend(trend_evidence(row))}", fontsize=10)
+            evidence = trend_evidence(row, labels.get(str(uid)))
+            ax.set_title(f"{evidence['name'][:70]} — {describe_trend(evidence)}", fontsize=10)
             ax.legend(loc="upper left", fontsize=8)
             parts.append(_png(fig))
     rows = "".join(
-        f"<tr><td>{esc(r['unique_id'])}</td><td>{esc(describe_trend(trend_evidence(r)))}</td></tr>"
-        for _, r in ranked.head(15).iterrows()
+        f"<tr><td>{esc(e['name'])}</td><td>{esc(describe_trend(e))}</td></tr>"
+        for e in (trend_evidence(r, labels.get(str(r["unique_id"]))) for _, r in ranked.head(15).iterrows())
     )
     parts.append("<p class='muted'>A class rests on the change of the series' level over its trend window and the "
                  "significance of that change; series without a significant trend show only that significance.</p>"

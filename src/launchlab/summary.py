@@ -77,7 +77,7 @@ def read_summary(config, *, top: int = 5) -> CycleSummary:
         rising = trends[trends["class"].isin(RISING_CLASSES)].copy()
         rising["_order"] = rising["class"].map({c: i for i, c in enumerate(RISING_CLASSES)})
         rising = rising.sort_values(["_order", "change" if "change" in rising else "growth"], ascending=[True, False])
-        labels = {} if needs is None else {need_series_id(i): str(l) for i, l in zip(needs["need_id"], needs["label"])}
+        labels = need_labels(needs)
         summary.rising = [trend_evidence(row, labels.get(str(row["unique_id"]))) for _, row in rising.head(top).iterrows()]
     scores = stages.read_stage_table(paths[stages.CONCEPTS], "scores", required=False)
     if scores is not None and len(scores):
@@ -96,6 +96,13 @@ def _concept(row: pd.Series) -> dict[str, Any]:
     return {"rank": int(row["rank"]), "name": str(row["name"]), "score": float(row["score"]),
             "low": _float(row.get("score_lo")), "high": _float(row.get("score_hi")),
             "needs": [str(n) for n in as_list(row.get("top_needs"))[:3]], "why": str(row.get("explanation") or "")}
+
+
+def need_labels(needs: pd.DataFrame | None) -> dict[str, str]:
+    """The label of each need by the id of its volume series in the trends table (``need-3``)."""
+    if needs is None or not {"need_id", "label"} <= set(needs.columns):
+        return {}
+    return {need_series_id(i): str(label) for i, label in zip(needs["need_id"], needs["label"])}
 
 
 def trend_evidence(row: pd.Series, label: str | None = None) -> dict[str, Any]:
