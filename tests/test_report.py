@@ -168,3 +168,13 @@ def test_need_map_ids_that_would_overlap_are_moved_apart():
     for i in range(len(labels)):
         for j in range(i):
             assert abs(labels[i, 0] - labels[j, 0]) >= width or abs(labels[i, 1] - labels[j, 1]) >= height
+
+
+def test_a_series_with_no_trend_call_never_reads_as_insignificant_when_its_slope_is():
+    """A seasonal series whose slope has p = 0.013 (change below the bar) has no trend call; it must
+    not read "no significant trend (p = 0.013)"."""
+    from launchlab.summary import describe_trend
+
+    seasonal = {"class": "seasonal", "change": 0.04, "p_value": 0.013, "window": 18}
+    assert describe_trend(seasonal) == "seasonal: no clear trend (p = 0.013)"
+    assert describe_trend({**seasonal, "class": "rising", "change": 0.31}) == "rising: +31% over the last 18 periods (p = 0.013)"

@@ -185,7 +185,8 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
         for e in (trend_evidence(r, labels.get(str(r["unique_id"]))) for _, r in ranked.head(15).iterrows())
     )
     parts.append("<p class='muted'>A class rests on the change of the series' level over its trend window and the "
-                 "significance of that change; series without a significant trend show only that significance.</p>"
+                 "significance of that change; series with no trend called (too small a change, too uncertain, or a forecast "
+                 "that expects it to reverse) show only that significance.</p>"
                  "<table><tr><th>series</th><th>class and evidence</th></tr>" + rows + "</table>")
     return "".join(parts)
 

@@ -116,13 +116,15 @@ def trend_evidence(row: pd.Series, label: str | None = None) -> dict[str, Any]:
 
 def describe_trend(item: dict[str, Any]) -> str:
     """``rising: +38% over the last 18 periods (p = 0.004)``; a series without a trend call reads
-    ``no significant trend (p = 0.39)`` so no number contradicts its class."""
+    ``stable: no clear trend (p = 0.39)`` so no number contradicts its class. Not "no significant
+    trend": a slope can be significant and still not called, when its change is below the bar or
+    the forecast expects it to reverse (``seasonal: no clear trend (p = 0.013)``)."""
     cls, change, p = item["class"], item.get("change"), item.get("p_value")
     significance = f"p = {p:.2g}" if p is not None else "significance unknown"
     if cls in ("emerging", "rising", "declining") and change is not None:
         window = f" over the last {item['window']} periods" if item.get("window") else ""
         return f"{cls}: {change:+.0%}{window} ({significance})"
-    return f"{cls}: no significant trend ({significance})"
+    return f"{cls}: no clear trend ({significance})"
 
 
 def markdown(summary: CycleSummary, links: dict[str, str] | None = None) -> str:
