@@ -239,6 +239,15 @@ def _mlflow(page, shot, mlflow_ui: str, mlflow_link: str | None, decision: str, 
         _close_assistant(page)
         shot("09-mlflow-run-list")
         check(True, "the MLflow run list shows the run by its name")
+        # the decision is one column away: Columns → "decision" → the tag
+        page.get_by_role("button", name=re.compile("Columns")).first.click()
+        page.get_by_placeholder("Search columns").fill("decision")
+        page.get_by_text("decision", exact=True).last.click()
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(1500)
+        shot("09b-mlflow-run-list-decision-column")
+        cells = page.locator("[role='gridcell']").all_inner_texts()
+        check(decision in [c.strip().lower() for c in cells], f"with the decision column added, the run list shows {decision}")
 
         # 8. the registry: every version says why it was or was not promoted
         page.goto(f"{mlflow_ui}/#/models/launchlab-needs")
