@@ -83,7 +83,7 @@ def needs_section(folder: Path) -> str:
     ax.barh(range(len(top)), top["share"] * 100, color=colors)
     ax.set_yticks(range(len(top)), [str(label)[:50] for label in top["label"]])
     ax.invert_yaxis()
-    ax.set_xlabel("share of reviews (%) — red: negative, green: positive sentiment")
+    ax.set_xlabel("share of reviews (%) — red: negative, grey: mixed, green: positive sentiment")
     rows = []
     for _, need in top.iterrows():
         quotes = "".join(f'<div class="quote">“{esc(q)}”</div>' for q in _as_list(need.get("quotes"))[:3])
@@ -248,8 +248,8 @@ def incubation_section(folder: Path) -> str:
         for uid in [uid for uid, fit in bass.items() if isinstance(fit, dict)][:4]:
             curve = curves[curves["unique_id"] == uid]
             seen = curve[~curve["is_forecast"] & curve["y"].notna()]
-            line = ax.plot(seen["period"], seen["y"], alpha=0.6, label=f"{str(uid)[:20]} actual")
-            ax.plot(curve["period"], curve["yhat"], "--", color=line[0].get_color(), label=f"{str(uid)[:20]} Bass fit")
+            line = ax.plot(seen["period"], seen["y"], alpha=0.6, label=f"{str(uid)[:40]} actual")
+            ax.plot(curve["period"], curve["yhat"], "--", color=line[0].get_color(), label=f"{str(uid)[:40]} Bass fit")
         ax.set_xlabel("periods since launch")
         ax.set_ylabel("adoptions per period")
         ax.legend(fontsize=7, ncol=2)
