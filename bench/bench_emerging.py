@@ -49,6 +49,10 @@ touched review sentiment and concept scoring only):
 * ``--part series``: trendless counts 2.5% emerging/rising (1,280 cut series); detected by
   month 4: ramps from zero to 5 a month 85-100%, to 20 a month 100%; from 2 to 7 a month 35%;
   accelerating (20 a month doubling in a year) 10% (40% by month 8).
+* ``--part cost`` (commit 1bd716c, load 1.3): the insight stage on the 17,261 mentions of the
+  beauty corpus, warm embedding cache, median of 3 interleaved runs: 2.8 CPU-s without the
+  sub-need scan, 3.8 with it (1.36x CPU, 1.34x wall; 4 emerging sub-needs found in the real
+  corpus).
 """
 
 from __future__ import annotations
