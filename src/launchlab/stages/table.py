@@ -47,11 +47,11 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name=INCUBATION,
         folder="incubation",
-        title="Launch readout — scale, iterate or stop",
+        title="Launch readout — scale, iterate or stop; whom to target, how many to make",
         run=incubation.run,
         inputs=incubation.inputs,
-        headline=("ab_srm_p_value",),
-        champions={"launchlab-adoption": ChampionMetric("bass_r2")},
+        headline=("ab_srm_p_value", "uplift_qini_coefficient", "plan_stock"),
+        champions={"launchlab-adoption": ChampionMetric("bass_r2"), "launchlab-uplift": ChampionMetric("uplift_qini_coefficient")},
         skip=incubation.skip,
     ),
 )
