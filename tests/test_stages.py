@@ -55,7 +55,7 @@ def _config(repo: Path, tmp_path: Path) -> CycleConfig:
                 "path": tmp_path / "experiment.csv",
                 "ab": {"variant_col": "variant", "metric_col": "converted"},
                 "segments": {"segment_cols": ["channel", "petite"], "bands": {"recency_days": [7, 30]}},
-                "uplift": {"covariate_cols": ["channel", "recency_days"]},
+                "uplift": {"covariate_cols": ["channel", "recency_days"], "n_folds": 2},
             },
             "adoption": {"path": tmp_path / "adoption.csv"},
             "plan": {"economics": {"price": 118, "unit_cost": 38, "salvage": 20}},

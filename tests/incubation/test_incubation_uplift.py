@@ -135,3 +135,7 @@ def test_bad_uplift_input_is_one_clear_error(experiment):
         fit_uplift(experiment, config=UpliftConfig(covariate_cols=["recency", "converted"]))
     with pytest.raises(InputError, match="missing column 'age'"):
         fit_uplift(experiment, config=UpliftConfig(covariate_cols=["age"]))
+    # each fold's boosters need both outcomes in both arms: 30 customers cannot give 3 folds that
+    few = experiment.groupby("variant").head(15)
+    with pytest.raises(InputError, match=r"too few units for an uplift model: variant '\w+' has \d+ with converted = 1, 10 are needed"):
+        fit_uplift(few, config=UpliftConfig(covariate_cols=["recency"], n_folds=3))

@@ -290,6 +290,23 @@ def _pick_treatment(arms_y: pd.Series, variant: pd.Series, control: str, treatme
     return max(treatments, key=lambda v: means[v])
 
 
+def _require_enough(y: np.ndarray, t: np.ndarray, binary: bool, names: dict[int, str], cfg: UpliftConfig,
+                    source: str) -> None:
+    """Every arm (and, for a 0/1 outcome, every arm and outcome) needs two units per fold and at
+    least 10, so each fold's boosters get both outcomes and an early-stopping split that holds
+    both (scikit-learn's stratified split needs two units of each class)."""
+    need = max(2 * cfg.n_folds, 10)
+    for arm in (0, 1):
+        cells = [(f"{cfg.metric_col} = {v:g}", int(((t == arm) & (y == v)).sum())) for v in (0.0, 1.0)] if binary \
+            else [("units", int((t == arm).sum()))]
+        for what, count in cells:
+            if count < need:
+                raise InputError(
+                    f"too few units for an uplift model: variant {names[arm]!r} has {count} with {what}, "
+                    f"{need} are needed ({cfg.n_folds} folds)", file=source, column=cfg.metric_col,
+                    fix="collect more units, or use fewer folds")
+
+
 def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source: str = "<experiment>") -> StageResult:
     """Learn whom the treatment helps most, judge that out of sample, and state a targeting rule.
 
@@ -313,6 +330,7 @@ def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source
                       treatments=[cfg.treatment] if cfg.treatment else None, source=source)
     treatment = _pick_treatment(arms.y, arms.variant, arms.control, arms.treatments)
     frame, y, t = arms.pair(treatment)
+    _require_enough(y, t, arms.binary, {1: treatment, 0: arms.control}, cfg, source)
     X = frame[list(cfg.covariate_cols)].reset_index(drop=True)
     model = UpliftModel(learner=cfg.learner, random_state=cfg.seed)
     scores = cross_fit_scores(model, X, y, t, n_folds=cfg.n_folds, seed=cfg.seed)

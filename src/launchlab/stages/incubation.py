@@ -201,10 +201,6 @@ class _Stage:
             self.no_plan = f"no demand forecast ({exc.message})"
             self.result.warnings.append(self.no_plan)
             return
-        fitted = set(bass.artifacts["bass.json"])
-        left_out = sorted(fitted - set(demand.artifacts["demand.json"]))
-        if left_out:
-            self.result.warnings.append(f"no demand forecast for {', '.join(left_out)}: fewer than 5 periods after launch")
         self.add(demand, prefix="demand")
         economics = plan.economics or PlanConfig()
         forecast, samples = demand.tables["demand_forecast"], demand.tables["demand_samples"]
