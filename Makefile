@@ -14,10 +14,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# torch is installed first, pinned to the CPU wheel, so nothing pulls a CUDA build.
+# torch is installed first, pinned to the CPU wheel, so nothing pulls a CUDA build. The embedding
+# model is then exported to ONNX (fp32 + int8, models/onnx/, git-ignored) from its local weights, so
+# the first run does not pay for it; without the export launchlab makes it on first use, or falls
+# back to PyTorch.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	HF_HUB_OFFLINE=1 $(BIN)/python -m launchlab.embeddings.onnx_export || echo "warning: the ONNX export failed; launchlab will try again on first use, else embed with PyTorch"
 	@touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install launchlab with its test tools

@@ -35,7 +35,8 @@ def _write_stage_folders(config: CycleConfig) -> None:
     pd.DataFrame(
         {"unique_id": PAYLOADS[1], "ds": [20, 21], "yhat": [20.0, 21.0], "yhat_lo_80": [19.0, 19.0], "yhat_hi_80": [21.0, 23.0]}
     ).to_parquet(paths[stages.TRENDS] / "forecasts.parquet")
-    pd.DataFrame({"unique_id": [PAYLOADS[1]], "growth": [0.2], "class": ["rising"]}).to_parquet(paths[stages.TRENDS] / "trends.parquet")
+    pd.DataFrame({"unique_id": [PAYLOADS[1]], "growth": [0.2], "class": ["rising"], "change": [0.31], "p_value": [0.004],
+                  "window": [18]}).to_parquet(paths[stages.TRENDS] / "trends.parquet")
     pd.DataFrame(
         {
             "concept_id": ["c1"],

@@ -1,47 +1,12 @@
-"""The tracking package on a temporary SQLite store: runs, the champion policy, and the queries
-behind `launchlab cycles` and `launchlab diff`."""
+"""The tracking package on a temporary SQLite store: runs and the queries behind `launchlab cycles`
+and `launchlab diff` (the champion policy: tests/test_champion.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-from sklearn.dummy import DummyRegressor
 
 from launchlab.config import Settings
-from launchlab.stages import ChampionMetric
-from launchlab.tracking import CHAMPION, Tracker
-
-
-def _model() -> DummyRegressor:
-    return DummyRegressor().fit(np.zeros((2, 1)), [0.0, 1.0])
-
-
-def _champion(tracker: Tracker, name: str) -> str:
-    return str(tracker.client.get_model_version_by_alias(name, CHAMPION).version)
-
-
-def test_champion_moves_only_when_the_deciding_metric_improves(isolated_store):
-    tracker = Tracker(Settings()).connect()
-    lower = ChampionMetric("mase", higher_is_better=False)
-
-    def register(metrics: dict[str, float]) -> str:
-        run_id = tracker.start_stage(None, "02-trends")
-        tracker.log_metrics(run_id, metrics)
-        version = tracker.log_models(run_id, {"m": _model()}, metrics, {"m": lower})["m"]
-        tracker.end_run(run_id)
-        return version
-
-    assert register({"mase": 1.0}) == "1" and _champion(tracker, "m") == "1"  # the first version is champion
-    assert register({"mase": 1.2}) == "2" and _champion(tracker, "m") == "1"  # worse: stays
-    assert register({}) == "3" and _champion(tracker, "m") == "1"  # no deciding metric: stays
-    assert register({"mase": float("nan")}) == "4" and _champion(tracker, "m") == "1"
-    assert register({"mase": 0.8}) == "5" and _champion(tracker, "m") == "5"  # better: moves
-    # without a deciding metric for the model, only the first version becomes champion
-    run_id = tracker.start_stage(None, "01-insight")
-    tracker.log_models(run_id, {"other": _model()}, {"x": 1.0})
-    tracker.log_models(run_id, {"other": _model()}, {"x": 2.0})
-    assert _champion(tracker, "other") == "1"
-    assert tracker.client.get_run(run_id).data.tags["model.other"] == "2"
+from launchlab.tracking import Tracker
 
 
 def test_cycle_history_and_recorded_outputs(isolated_store, tmp_path):

@@ -79,12 +79,16 @@ def score_concepts(
     config: Any = None,
     embedder: Embedder | None = None,
     model: str = "all-MiniLM-L6-v2",
+    series: pd.DataFrame | None = None,
 ) -> StageResult:
-    """Rank concepts against a needs table (from :func:`discover_needs`), optionally with trends."""
+    """Rank concepts against a needs table (from :func:`discover_needs`), optionally with trends
+    (and the need series behind them, which name the period in explanations)."""
     from launchlab.concepts import ConceptsConfig, score_concepts as _score
 
     loaded = io.validate_concepts(concepts)
-    result = _score(loaded.frame, needs, embedder=_embedder(embedder, model), trends=trends, config=config or ConceptsConfig())
+    result = _score(
+        loaded.frame, needs, embedder=_embedder(embedder, model), trends=trends, config=config or ConceptsConfig(), series=series
+    )
     return _merge_quarantine(result, loaded, "concepts")
 
 

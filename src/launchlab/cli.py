@@ -42,7 +42,7 @@ class Level(str, Enum):
     review = "review"
 
 
-Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline).")]
+Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline); a suffix @torch, @onnx or @onnx-int8 picks the backend (all-MiniLM-L6-v2 runs on fp32 onnx by default).")]
 
 
 def _mapping(**columns: str | None) -> dict[str, str]:
@@ -83,11 +83,17 @@ def run(
     dask_address: Annotated[
         Optional[str], typer.Option("--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
     ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Name the cycle (MLflow run, report), e.g. 'trial sample 300'.")] = None,
+    promote: Annotated[
+        bool, typer.Option("--promote/--no-promote", help="Let models that beat the registry's champions on evidence take the champion alias.")
+    ] = True,
 ) -> None:
     """Run a full launch cycle (insight → trends → concepts → incubation) as a Prefect flow,
     tracked as one MLflow parent run with a child run per stage.
 
     Example: launchlab run --config my-cycle.yaml --task-runner dask
+
+    Example: launchlab run --sample 300 --name "trial sample 300" --out out/trial --no-promote
     """
     if task_runner not in ("default", "dask"):
         raise InputError(f"unknown task runner {task_runner!r}", fix="use --task-runner default or --task-runner dask")
@@ -103,12 +109,18 @@ def run(
         cycle.out_dir = out_dir.resolve()
     if sample is not None:
         cycle.reviews.sample = sample
+    if name is not None:
+        from launchlab.form import cycle_name
+
+        cycle.name = cycle_name(name)
     _check_inputs(cycle)
     err.print(f"[bold]launchlab {__version__}[/]: cycle [cyan]{cycle.name}[/], MLflow at {settings.resolved_tracking_uri()}")
-    from flows.launch_cycle import launch_cycle
+    from flows.launch_cycle import launch_cycle, quiet_input_errors_on_console
     from launchlab.console import print_cycle_summary
 
-    print_cycle_summary(launch_cycle(cycle, task_runner=task_runner, dask_address=dask_address))
+    with quiet_input_errors_on_console():
+        result = launch_cycle(cycle, task_runner=task_runner, dask_address=dask_address, promote=promote)
+    print_cycle_summary(result, settings)
 
 
 def _check_inputs(cycle) -> None:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     artifact_root: str = Field("mlruns", description="Folder (or URI) for MLflow artifacts of new experiments.")
     experiment: str = Field("launch-cycles", description="MLflow experiment of launch cycles.")
     prefect_home: str = Field(".prefect", description="PREFECT_HOME used unless PREFECT_API_URL is set.")
+    mlflow_ui_url: str = Field("http://127.0.0.1:5000", description="Where users open the MLflow UI (`make ui`), for links.")
 
     def resolved_tracking_uri(self) -> str:
         """The tracking URI with a relative SQLite path made absolute (and its folder created)."""
@@ -111,7 +112,7 @@ class CycleConfig(BaseModel):
     concept_norms: Path | None = Field(None, description="Parquet of earlier scored concepts: percentiles against them; grows each cycle.")
     experiment: ExperimentInput | None = None
     adoption: SeriesInput | None = Field(None, description="Per-period sales after launch, for the Bass adoption curve.")
-    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline).")
+    embedding_model: str = Field("all-MiniLM-L6-v2", description="Model directory, or all-MiniLM-L6-v2 (shipped offline); add @torch, @onnx or @onnx-int8 to pick the backend (default: onnx, i.e. fp32 ONNX, for all-MiniLM-L6-v2, torch for others).")
     data_notes: list[str] = Field(
         default_factory=list,
         description="What a reader of the report must know about the data, e.g. which parts are simulated. "

@@ -5,6 +5,7 @@ progress bar (shared by the CLI and the flows).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -119,10 +120,15 @@ def print_needs(needs: pd.DataFrame) -> None:
 
 
 def print_trends(trends: pd.DataFrame) -> None:
+    """Class counts, and the series with a trend call with the numbers the call rests on."""
+    from launchlab.summary import describe_trend, trend_evidence
+
     counts = trends["class"].value_counts().to_dict()
     out.print("Classes: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    rows = [(str(r["unique_id"]), str(r["class"]), f"{r['growth']:+.1%}") for _, r in trends.sort_values("growth", ascending=False).head(10).iterrows()]
-    out.print(_table("Fastest rising", ("series", "class", "growth"), rows))
+    order = trends["class"].map({"emerging": 0, "rising": 1, "declining": 2}).fillna(3)
+    ranked = trends.assign(_o=order).sort_values(["_o", "change"], ascending=[True, False]).head(10)
+    rows = [(str(r["unique_id"]), describe_trend(trend_evidence(r))) for _, r in ranked.iterrows()]
+    out.print(_table("Trend calls (change of level over the trend window, significance)", ("series", "class and evidence"), rows))
 
 
 def print_scores(scores: pd.DataFrame) -> None:
@@ -236,46 +242,38 @@ def print_plan(plans: dict[str, Any], demand: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # Cycles
-# ------------------------------------------------------------------------------------------------
-# Cycles
 
-VERDICTS = ("scale", "iterate", "stop")
-HEADLINES = (("whom_to_target", "Whom to target"), ("expected_gain", "Expected gain"), ("how_many_to_make", "How many to make"))
+def print_cycle_summary(result: dict, settings=None) -> None:
+    """The decision and why, top needs, what is rising, the concept ranking, and where to look next
+    (read from the cycle's stage folders, like the report)."""
+    from types import SimpleNamespace
 
+    from launchlab.stages import CONCEPTS
+    from launchlab.summary import describe_trend, read_summary
 
-def print_cycle_summary(result: dict) -> None:
-    """Top needs, rising trends, concept ranking, launch decision, and where to look next."""
-    from launchlab.stages import CONCEPTS, INCUBATION, INSIGHT, TRENDS, cycle_decision
-
-    stages = result["stages"]
-    needs = stages.get(INSIGHT, {}).get("summary", {}).get("top_needs", [])[:8]
-    rows = [(str(n.get("label")), f"{n.get('share', 0):.1%}", f"{n.get('sentiment_mean', 0):+.2f}") for n in needs]
+    found = read_summary(SimpleNamespace(out_dir=Path(result["report"]).parent, name=result.get("run_name", "")), top=8)
+    rows = [(n["label"], f"{n['share']:.1%}", f"{n['sentiment']:+.2f}") for n in found.needs]
     out.print(_table("Top needs", ("need", "share", "sentiment"), rows, justify={"share": "right", "sentiment": "right"}))
-    rising = stages.get(TRENDS, {}).get("summary", {}).get("rising", [])[:5]
-    out.print("[bold]Rising:[/] " + (", ".join(_trend_label(r) for r in rising) if rising else "none detected"))
-    ranking = stages.get(CONCEPTS, {}).get("summary", {}).get("ranking", [])
+    out.print("[bold]Rising:[/] " + ("; ".join(f"{r['series']} ({describe_trend(r)})" for r in found.rising[:5]) or "none detected"),
+              highlight=False)
+    ranking = result["stages"].get(CONCEPTS, {}).get("summary", {}).get("ranking", [])
     rows = [(str(i), str(c.get("name")), f"{c.get('score', 0):.0f}") for i, c in enumerate(ranking[:10], start=1)]
     out.print(_table("Concept ranking", ("#", "concept", "score"), rows, justify={"#": "right", "score": "right"}))
-    decision = cycle_decision(stages)
-    if decision:
-        verdict = str(decision.get("decision", "?"))
-        out.print(f"[bold]Launch decision:[/] [reverse] {verdict.upper() if verdict in VERDICTS else verdict} [/]")
-        for reason in decision.get("reasons", [])[:4]:
+    if found.decision != "none":
+        out.print(f"[bold]Launch decision:[/] [reverse] {found.verdict} [/]")
+        for reason in found.reasons[:4]:
             out.print(f"  • {reason}", highlight=False)
-    headlines = stages.get(INCUBATION, {}).get("summary", {}).get("headlines", {})
-    for key, label in HEADLINES:
-        if key in headlines:
-            out.print(f"[bold]{label}:[/] {escape(headlines[key])}", highlight=False)
+    for title, answer in found.answers.items():
+        out.print(f"[bold]{title}:[/] {escape(answer)}", highlight=False)
     out.print(f"\nReport:    {result['report']}")
-    out.print(f"MLflow:    run [cyan]{result['parent_run_id']}[/] in experiment {result['experiment_id']} — open with `make ui` (http://127.0.0.1:5000)")
-    out.print("Prefect:   `.venv/bin/prefect server start` then open http://127.0.0.1:4200 (see README)")
-
-
-def _trend_label(item) -> str:
-    if isinstance(item, dict):
-        growth = item.get("growth")
-        return f"{item.get('unique_id')} ({growth:+.0%})" if isinstance(growth, (int, float)) else str(item.get("unique_id"))
-    return str(item)
+    out.print(f"MLflow:    run [cyan]{result.get('run_name', result['parent_run_id'])}[/] — `make ui`, then {result.get('mlflow_run_url', '')}",
+              highlight=False)
+    if os.environ.get("PREFECT_API_URL"):
+        out.print(f"Prefect:   flow run '{result.get('run_name', '')}' on {os.environ['PREFECT_API_URL'].removesuffix('/api')}", highlight=False)
+    else:
+        home = os.environ.get("PREFECT_HOME") or (settings.prefect_home if settings else ".prefect")
+        out.print(f"Prefect:   `make prefect-ui` (or PREFECT_HOME={home} .venv/bin/prefect server start), then http://127.0.0.1:4200",
+                  highlight=False)
 
 
 def print_cycles(entries: list[CycleEntry], experiment: str) -> None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from launchlab import stages
 from launchlab.lists import as_list as _as_list
+from launchlab.summary import DECISION_CODES, CycleSummary, describe_trend, read_summary, trend_evidence
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
@@ -31,6 +32,11 @@ th{background:#fafafa}.num{text-align:right;font-variant-numeric:tabular-nums}.m
 .warn{background:#fff8e1;border-left:4px solid #f0b400;padding:.4rem .8rem;margin:.3rem 0;font-size:.9rem}
 .about{background:#eef4ff;border-left:4px solid #3b6fd8;padding:.4rem .8rem;margin:.6rem 0;font-size:.95rem}
 img{max-width:100%}
+.answer{border:2px solid #dde3ee;border-radius:.6rem;padding:.6rem 1.2rem 1rem;margin:1rem 0 1.5rem;background:#fcfdff}
+.answer h2{margin-top:.6rem;border:0}.answer h3{margin:.9rem 0 .3rem;font-size:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:.4rem 1.4rem}
+.headline{font-size:1.15rem;margin:.4rem 0}
+details.notes{margin-top:2rem;border-top:2px solid #eee;padding-top:.6rem}details.notes summary{cursor:pointer;font-weight:600}
 """
 
 
@@ -111,11 +117,13 @@ def _need_map(needs: pd.DataFrame) -> str:
     xy = centred @ vt[:2].T
     fig, ax = _figure(9, 5)
     points = ax.scatter(xy[:, 0], xy[:, 1], s=3000 * needs["share"].to_numpy() + 30, c=needs["sentiment_mean"], cmap="RdYlGn", vmin=-1, vmax=1, alpha=0.75, edgecolors="#333")
-    for (x, y), label in zip(xy, needs["label"]):
-        ax.annotate(str(label)[:32], (x, y), fontsize=8, ha="center", va="center")
+    # need ids on the bubbles (labels this long overlap): the table below names each id
+    for (x, y), need_id in zip(xy, needs["need_id"]):
+        ax.annotate(str(need_id), (x, y), fontsize=9, ha="center", va="center", weight="bold")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title("Need map: close needs are talked about alike; size = share, colour = sentiment", fontsize=10)
+    ax.set_title("Need map: close needs are talked about alike; size = share, colour = sentiment; numbers = need ids below",
+                 fontsize=10)
     fig.colorbar(points, ax=ax, label="mean sentiment")
     return _png(fig)
 
@@ -129,8 +137,9 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
     parts = ["<p>" + ", ".join(f"{esc(k)}: <b>{v}</b>" for k, v in counts.items()) + " series.</p>"]
     # plot what the trend test calls rising first (a tiny intermittent series can show a huge
     # relative growth without any significant trend)
-    priority = trends["class"].map({"emerging": 0, "rising": 1}).fillna(2)
-    ranked = trends.assign(_p=priority).sort_values(["_p", "growth"], ascending=[True, False]).drop(columns="_p")
+    priority = trends["class"].map({"emerging": 0, "rising": 1, "declining": 2}).fillna(3)
+    ranked = trends.assign(_p=priority).sort_values(["_p", "change" if "change" in trends else "growth"],
+                                                    ascending=[True, False]).drop(columns="_p")
     top = ranked.head(max_plots)["unique_id"].tolist()
     if forecasts is not None and history is not None:
         for uid in top:
@@ -143,14 +152,16 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
                 if lo in f and hi in f:
                     ax.fill_between(f["ds"], f[lo], f[hi], color="#2980b9", alpha=alpha, linewidth=0)
             row = trends[trends["unique_id"] == uid].iloc[0]
-            ax.set_title(f"{str(uid)[:60]} — {row['class']}, growth {row['growth']:+.0%}", fontsize=10)
+            ax.set_title(f"{str(uid)[:60]} — {describe_trend(trend_evidence(row))}", fontsize=10)
             ax.legend(loc="upper left", fontsize=8)
             parts.append(_png(fig))
     rows = "".join(
-        f"<tr><td>{esc(r['unique_id'])}</td><td>{esc(r['class'])}</td><td class='num'>{r['growth']:+.1%}</td></tr>"
+        f"<tr><td>{esc(r['unique_id'])}</td><td>{esc(describe_trend(trend_evidence(r)))}</td></tr>"
         for _, r in ranked.head(15).iterrows()
     )
-    parts.append("<table><tr><th>series</th><th>class</th><th>forecast growth</th></tr>" + rows + "</table>")
+    parts.append("<p class='muted'>A class rests on the change of the series' level over its trend window and the "
+                 "significance of that change; series without a significant trend show only that significance.</p>"
+                 "<table><tr><th>series</th><th>class and evidence</th></tr>" + rows + "</table>")
     return "".join(parts)
 
 
@@ -180,6 +191,7 @@ def concepts_section(folder: Path) -> str:
 def incubation_section(folder: Path) -> str:
     """Decision, A/B readout and the adoption curves the stage fitted (``bass_fit.parquet``)."""
     from launchlab.console import readout_rows
+    from launchlab.incubation.decision import market_interval
 
     parts = []
     record = stages.read_stage_record(folder) or {}
@@ -218,7 +230,8 @@ def incubation_section(folder: Path) -> str:
         parts.append(_png(fig))
         rows = "".join(
             f"<tr><td>{esc(uid)}</td><td class='num'>{fit.get('p', float('nan')):.4f}</td><td class='num'>{fit.get('q', float('nan')):.4f}</td>"
-            f"<td class='num'>{fit.get('m', float('nan')):,.0f}</td><td class='num'>{esc(fit.get('peak_period'))}</td><td>{esc(fit.get('warning') or '')}</td></tr>"
+            f"<td class='num'>{fit.get('m', float('nan')):,.0f}{esc(market_interval(fit))}</td><td class='num'>{esc(fit.get('peak_period'))}</td>"
+            f"<td>{esc(fit.get('warning') or '')}</td></tr>"
             for uid, fit in bass.items() if isinstance(fit, dict)
         )
         parts.append("<table><tr><th>series</th><th>p</th><th>q</th><th>m</th><th>peak period</th><th>note</th></tr>" + rows + "</table>")
@@ -362,27 +375,77 @@ _SECTIONS = {
 
 
 def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None, *, cycle_id: str = "") -> Path:
-    """Write ``<out_dir>/report.html`` for a cycle from the stage folders; return its path."""
+    """Write ``<out_dir>/report.html`` for a cycle from the stage folders; return its path.
+
+    The first screen answers "what should we do and why" (the executive summary of
+    :mod:`launchlab.summary`), after the notice about the data when the config has one; the stage
+    sections follow for the stages the cycle ran; the stages' warnings close the report, collapsed.
+    """
     paths = stages.cycle_paths(config)
     stage_results = stage_results or {}
-    warnings = [w for r in stage_results.values() for w in r.get("warnings", [])]
+    records = {stage.name: stages.read_stage_record(paths[stage.name]) for stage in stages.STAGES}
+    ran = [stage for stage in stages.STAGES if records[stage.name] is not None or stage.name in stage_results]
+    shown = ran or list(stages.STAGES)
     run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
     body = "".join(
-        f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(stages.STAGES, start=1)
+        f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(shown, start=1)
     )
-    notes = "".join(f"<div class='warn'>{esc(w)}</div>" for w in warnings)
     about = "".join(f"<li>{esc(note)}</li>" for note in config.data_notes)
     about = f"<div class='about'><b>About this data</b><ul>{about}</ul></div>" if about else ""
     runs = ", ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in run_ids.items() if v)
+    title = cycle_id or config.name
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">"
-        f"<title>launchlab — {esc(cycle_id or config.name)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Launch cycle {esc(cycle_id or config.name)}</h1>"
+        f"<title>launchlab — {esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Launch cycle {esc(title)}</h1>"
         f"<p class='muted'>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. MLflow runs — {runs or 'not tracked'}</p>"
-        f"{about}{notes}{body}</body></html>"
+        f"{about}{executive_summary(read_summary(config))}{body}{_data_notes(stage_results, records)}</body></html>"
     )
     out = Path(config.out_dir) / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def executive_summary(found: CycleSummary) -> str:
+    """The answer first: the decision and why, (after launch) whom to target and how many to make,
+    the needs that matter, what is rising and the top concepts."""
+    pill = found.decision if found.decision in DECISION_CODES else "prelaunch"
+    parts = [f"<section class='answer'><h2>What to do and why</h2>",
+             f"<p class='headline'>Recommendation: <span class='pill {esc(pill)}'>{esc(found.verdict)}</span></p>"]
+    if found.reasons:
+        parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in found.reasons[:4]) + "</ul>")
+    for title, answer in found.answers.items():
+        parts.append(f"<p><b>{esc(title)}:</b> {esc(answer)}</p>")
+    needs = "".join(
+        f"<li><b>{esc(n['label'])}</b> — {n['share']:.0%} of reviews, sentiment {n['sentiment']:+.2f}"
+        + (f", {n['negative']:.0%} negative" if n["negative"] is not None else "") + "</li>"
+        for n in found.needs
+    )
+    rising = "".join(f"<li><b>{esc(r['series'])}</b> — {esc(describe_trend(r))}</li>" for r in found.rising)
+    concepts = "".join(
+        f"<li><b>{esc(c['name'])}</b> — score {c['score']:.0f}"
+        + (f" (band {c['low']:.0f}–{c['high']:.0f})" if c["low"] is not None and c["high"] is not None else "")
+        + (f"; answers {esc(', '.join(c['needs']))}" if c["needs"] else "") + "</li>"
+        for c in found.concepts
+    )
+    parts.append("<div class='grid'>")
+    parts.append(f"<div><h3>Needs that matter</h3><ol>{needs}</ol></div>" if needs else "")
+    parts.append("<div><h3>What is rising</h3>" + (f"<ul>{rising}</ul>" if rising else
+                 f"<p>No series of {found.n_series} shows a significant rise.</p>") + "</div>" if found.n_series else "")
+    parts.append(f"<div><h3>Top concepts</h3><ol>{concepts}</ol></div>" if concepts else "")
+    parts.append("</div></section>")
+    return "".join(parts)
+
+
+def _data_notes(stage_results: dict[str, dict[str, Any]], records: dict[str, dict[str, Any] | None]) -> str:
+    """The stages' warnings about their data, collapsed at the end of the report."""
+    notes = []
+    for stage in stages.STAGES:
+        record = stage_results.get(stage.name) or records.get(stage.name) or {}
+        notes.extend((stage.name, w) for w in record.get("warnings", []))
+    if not notes:
+        return ""
+    items = "".join(f"<div class='warn'><b>{esc(stage)}</b>: {esc(w)}</div>" for stage, w in notes)
+    return f"<details class='notes'><summary>Data notes ({len(notes)}): what the stages noticed about their inputs</summary>{items}</details>"

@@ -21,10 +21,14 @@ def prepare_environment(settings: Settings | None = None) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    home = Path(settings.prefect_home).resolve()
     if not os.environ.get("PREFECT_API_URL"):
-        home = Path(settings.prefect_home).resolve()
         home.mkdir(parents=True, exist_ok=True)
         os.environ.setdefault("PREFECT_HOME", str(home))
+    # Finished stages are cached as Prefect task results: keep them in the project whichever
+    # process runs the flow (`launchlab run`, or `launchlab serve` with a server's API URL), so a
+    # served readout reuses what `make run` computed.
+    os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(home / "storage"))
 
 
 def wait_for_prefect(api_url: str, timeout: float = 120.0, process=None) -> None:

@@ -115,42 +115,6 @@ def test_no_trends_leaves_momentum_out_and_says_so(concepts, needs, embedder):
     assert result.params["momentum_scored"] is False
 
 
-def _trends(see_through_class: str, growth: float) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "unique_id": ["need-0", "need-1", "need-2", "need-3", "google-trends-linen"],
-            "growth": [0.0, growth, 0.0, 0.0, 0.5],
-            "class": ["stable", see_through_class, "stable", "stable", "rising"],
-        }
-    )
-
-
-def test_rising_need_raises_momentum(concepts, needs, embedder):
-    rising = _scores(score_concepts(concepts, needs, embedder=embedder, trends=_trends("rising", 0.4)))
-    falling = _scores(score_concepts(concepts, needs, embedder=embedder, trends=_trends("declining", -0.4)))
-    assert rising.loc["opaque", "momentum"] > 70
-    assert falling.loc["opaque", "momentum"] < 30
-    assert rising.loc["opaque", "score"] > falling.loc["opaque", "score"]
-    # A concept that does not touch the trending need stays near neutral, the unrelated one at 50.
-    assert abs(rising.loc["print", "momentum"] - 50) < 10
-    assert rising.loc["eggs", "momentum"] == pytest.approx(50, abs=1)
-    assert "trend rising (+40%)" in rising.loc["opaque", "explanation"]
-    # A flat trend is neutral: it leaves every score where it was without trends.
-    flat = _scores(score_concepts(concepts, needs, embedder=embedder, trends=_trends("stable", 0.0)))
-    plain = _scores(score_concepts(concepts, needs, embedder=embedder))
-    assert (flat["momentum"] == 50).all()
-    np.testing.assert_allclose(flat["score"], plain.loc[flat.index, "score"], atol=0.01)
-    assert rising.loc["opaque", "score"] - plain.loc["opaque", "score"] == pytest.approx(
-        0.2 * (rising.loc["opaque", "momentum"] - 50), abs=0.02
-    )
-
-
-def test_trend_class_without_growth_still_counts(concepts, needs, embedder):
-    trends = pd.DataFrame({"unique_id": ["need-1"], "growth": [np.nan], "class": ["rising"]})
-    scores = _scores(score_concepts(concepts, needs, embedder=embedder, trends=trends))
-    assert scores.loc["opaque", "momentum"] > 60
-
-
 def test_empty_concepts_is_a_clear_input_error(needs, embedder):
     empty = pd.DataFrame(columns=["concept_id", "name", "description", "claims", "price", "category", "source_row"])
     with pytest.raises(InputError, match="concepts table is empty"):

@@ -15,7 +15,7 @@ import pytest
 
 from launchlab.config import Settings
 from launchlab.runtime import stop_process
-from launchlab.tracking import Tracker
+from launchlab.tracking import CHAMPION, Tracker
 
 
 def _retrying(client: httpx.Client, method: str, url: str, **kwargs) -> httpx.Response:
@@ -67,15 +67,18 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(tmp_path, monkeypatch, s
             weekly = found["weekly-launch-cycle"]
             schedule = weekly["schedules"][0]["schedule"]
             assert schedule["cron"] == "0 6 * * 1" and schedule["timezone"] == "Europe/Paris"
-            assert weekly["parameters"]["config"]["name"] == "e2e-default"
-            assert "config" in weekly["parameter_openapi_schema"]["properties"]
+            assert "every Monday at 06:00 (Europe/Paris)" in weekly["description"]
+            # the form: the few fields a person changes on top, the stage settings under "advanced"
+            form = weekly["parameter_openapi_schema"]["properties"]
+            assert list(form)[:8] == ["name", "reviews_file", "reviews_sample", "concepts_file", "launch_test_file",
+                                      "launch_sales_file", "horizon", "promote_models"]
+            assert all(":func:" not in str(v) and "``" not in str(v) for v in weekly["parameter_openapi_schema"]["definitions"].values())
+            assert weekly["parameters"]["reviews_sample"] == 120 and weekly["parameters"]["name"] == ""
 
-            # what the UI's Run button sends: the form's full parameters, edited
-            custom = dict(weekly["parameters"]["config"])
-            custom["name"] = "e2e-custom"
-            custom["trends"] = {**custom["trends"], "horizon": 3}
-            custom["reviews"] = {**custom["reviews"], "sample": 90}
-            response = _retrying(http, "POST", f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": {"config": custom}})
+            # what the UI's Run button sends: the form's full parameters, edited (a trial)
+            custom = dict(weekly["parameters"])
+            custom.update(name="e2e-custom", horizon=3, reviews_sample=90)
+            response = _retrying(http, "POST", f"/deployments/{weekly['id']}/create_flow_run", json={"parameters": custom})
             assert response.status_code in (200, 201), response.text
             flow_run_id = response.json()["id"]
 
@@ -86,6 +89,10 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(tmp_path, monkeypatch, s
 
             state = _wait(finished, 400, "the triggered flow run", interval=2)
             assert state["type"] == "COMPLETED", (state, (tmp_path / "serve.log").read_text()[-3000:])
+            run = _retrying(http, "GET", f"/flow_runs/{flow_run_id}").json()
+            assert run["name"] == "e2e-custom"
+            artifacts = _retrying(http, "POST", "/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
+            assert "launch-decision" in {a["key"] for a in artifacts}
         finally:
             stop_process(served)
 
@@ -95,11 +102,20 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(tmp_path, monkeypatch, s
     cycles = tracker.recent_cycles()
     assert len(cycles) == 1
     parent = cycles[0]
-    assert parent.info.status == "FINISHED" and parent.data.tags["launchlab.config_name"] == "e2e-custom"
+    assert parent.info.status == "FINISHED" and parent.info.run_name == "e2e-custom"
+    assert parent.data.tags["prefect.flow_run_id"] == flow_run_id and flow_run_id in parent.data.tags["prefect.flow_run_url"]
+    assert parent.data.tags["prefect.deployment"] == "weekly-launch-cycle"
     assert parent.data.params["trends.horizon"] == "3" and parent.data.params["reviews.sample"] == "90"
+    assert parent.data.params["decision"] == parent.data.tags["decision"]
+    assert parent.data.tags["mlflow.note.content"].startswith("# e2e-custom")
     _, children = tracker.cycle_runs(parent.info.run_id)
     assert [c.info.run_name for c in children] == ["01-insight", "02-trends", "03-concepts", "04-incubation"]
     assert all(c.info.status == "FINISHED" for c in children)
     assert children[0].data.metrics["reviews_rows_used"] == 90
     assert children[1].data.metrics["horizon"] == 3
+    # a trial with changed settings registers its models but promotes none of them
+    assert parent.data.tags["launchlab.promote"] == "false"
+    for model in tracker.client.search_registered_models():
+        assert CHAMPION not in (model.aliases or {}), model.name
+        assert "opted out" in tracker.client.get_model_version(model.name, "1").description
     assert server.poll() is not None

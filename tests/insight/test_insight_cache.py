@@ -40,3 +40,29 @@ def test_stage_rerun_uses_cache(tmp_path, topics, counting_embedder):
     assert base.seen == []
     assert warm.metrics["embedding_cache_hits"] == len(topics)
     pd.testing.assert_frame_equal(cold.tables["needs"], warm.tables["needs"])
+
+
+def test_cache_is_keyed_by_backend(tmp_path, counting_embedder):
+    """Vectors of one model from different backends (fp32, int8) live in different folders."""
+    embedders = {}
+    for backend in ("torch", "onnx", "onnx-int8"):
+        embedders[backend] = counting_embedder()
+        embedders[backend].backend = backend
+    folders = {b: CachedEmbedder(e, tmp_path).directory.name for b, e in embedders.items()}
+    assert folders == {"torch": "hashing-384-384", "onnx": "hashing-384@onnx-384", "onnx-int8": "hashing-384@onnx-int8-384"}
+    CachedEmbedder(embedders["onnx"], tmp_path).encode(["fits well", "zipper broke"])
+    int8 = CachedEmbedder(embedders["onnx-int8"], tmp_path)
+    int8.encode(["fits well", "zipper broke"])
+    assert int8.hits == 0 and embedders["onnx-int8"].seen == ["fits well", "zipper broke"]
+    again = CachedEmbedder(embedders["onnx"], tmp_path)
+    again.encode(["fits well"])
+    assert again.hits == 1
+
+
+def test_backend_is_recorded_and_fallback_note_is_a_stage_warning(topics):
+    embedder = HashingEmbedder()
+    embedder.backend = "torch"
+    embedder.notes = ["the onnx-int8 embedding backend is unavailable: test; embedding with PyTorch fp32 instead"]
+    result = discover_needs(topics, embedder=embedder, config=InsightConfig(level="review"))
+    assert embedder.notes[0] in result.warnings
+    assert result.params["embedder_backend"] == "torch"

@@ -1,4 +1,5 @@
-"""The insight stage with the real sentence-transformers model on ~200 real reviews (slow)."""
+"""The insight stage with the real sentence-transformers model on ~200 real reviews (slow), on
+PyTorch and, for the mention-level layer head, on the default int8 ONNX backend too."""
 
 from __future__ import annotations
 
@@ -45,11 +46,25 @@ def test_real_model_needs_and_both_sentiment_sources(real_embedder, make_clothin
     assert _balanced_accuracy(sent, reviews["rating"].to_numpy()) > 0.8
 
 
+@pytest.fixture(scope="module", params=["torch", "onnx-int8"])
+def backend_embedder(request, real_embedder):
+    """The real model on PyTorch and on the default fast backend (int8 ONNX)."""
+    if request.param == "torch":
+        return real_embedder
+    from launchlab.embeddings import load_embedder
+
+    embedder = load_embedder(f"all-MiniLM-L6-v2@{request.param}")
+    assert embedder.backend == request.param, embedder.notes
+    return embedder
+
+
 @pytest.mark.slow
-def test_real_model_mentions_without_stars_are_scored_by_the_layer_head(real_embedder, make_clothing, tmp_path):
+def test_real_model_mentions_without_stars_are_scored_by_the_layer_head(backend_embedder, make_clothing, tmp_path):
+    real_embedder = backend_embedder
     reviews = make_clothing(150, seed=2)
     config = InsightConfig(level="mention", min_need_size=8, cache_dir=tmp_path / "cache")
     res = discover_needs(reviews.drop(columns=["rating"]), embedder=real_embedder, config=config)
+    assert res.params["embedder_backend"] == real_embedder.backend
     assert res.params["sentiment_source"] == "default" and res.params["sentiment_features"] == "layers-2-4-6"
     assert res.models["launchlab-sentiment"].coef_.shape == (1, 384 * 4)
     assert res.models["launchlab-needs"].centroids_.shape[1] == 384
@@ -58,7 +73,8 @@ def test_real_model_mentions_without_stars_are_scored_by_the_layer_head(real_emb
     mentions = res.tables["mentions"]
     assert mentions.loc[mentions["text"].str.contains("love", case=False), "sentiment"].mean() > 0.3
     # The cached features are the layered ones, and a warm run reads them all back.
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["all-MiniLM-L6-v2_layers-2-4-6-1536"]
+    suffix = "" if real_embedder.backend == "torch" else f"@{real_embedder.backend}"
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"all-MiniLM-L6-v2_layers-2-4-6{suffix}-1536"]
     warm = discover_needs(reviews.drop(columns=["rating"]), embedder=real_embedder, config=config)
     assert warm.metrics["embedding_cache_hits"] == warm.metrics["n_mentions"]
     assert warm.tables["mentions"]["sentiment"].equals(mentions["sentiment"])

@@ -13,20 +13,21 @@ COMPONENTS = ("need_fit", "pain_relief", "momentum", "white_space", "risk")
 PENALTIES = ("risk",)
 """Components that lower the overall score: ``weight * component`` points are taken off."""
 
-TILTS = ("momentum",)
-"""Components centred on a neutral 50 that move the overall score by ``weight * (component - 50)``."""
+BONUSES = ("momentum",)
+"""Components that add ``weight * component`` points to the overall score; a component that could
+not be scored (NaN: no evidence) adds nothing."""
 
 DEFAULT_WEIGHTS = {"need_fit": 0.4, "pain_relief": 0.4, "white_space": 0.2, "momentum": 0.2, "risk": 0.5}
 """Default weights of the overall score.
 
 ``overall = sum(w_c * c) / sum(w_c)`` over need_fit, pain_relief and white_space, plus
-``w_momentum * (momentum - 50)`` when momentum could be scored, minus ``w_risk * risk``, clipped
-to 0–100. Need fit and pain relief weigh the same: a concept should serve a large need *and*
-relieve a pain; white space weighs half as much, as it overlaps pain relief. Momentum is a tilt
-around neutral (a concept on strongly rising needs gains up to 10 points, on declining ones
-loses as much; a neutral or missing trend changes nothing), because trend signals on review
-volumes are noisy. Risk is a penalty: with weight 0.5 a concept whose text fully repeats the
-worst complaint loses 50 points.
+``w_momentum * momentum`` when momentum could be scored, minus ``w_risk * risk``, clipped to
+0–100. Need fit and pain relief weigh the same: a concept should serve a large need *and*
+relieve a pain; white space weighs half as much, as it overlaps pain relief. Momentum is a bonus
+(a concept that fully answers a strongly emerging need gains up to 20 points; one whose needs
+do not grow, or that matches no need, gains nothing), small because trend signals on review
+volumes are noisy, and one-sided because no evidence of growth must not earn points. Risk is a
+penalty: with weight 0.5 a concept whose text fully repeats the worst complaint loses 50 points.
 """
 
 
@@ -40,7 +41,7 @@ class ConceptsConfig(BaseModel):
     weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
         description="Weight of each score component in the overall score: need_fit, "
-        "pain_relief, white_space (weighted mean), momentum (points per point above 50) and risk "
+        "pain_relief, white_space (weighted mean), momentum (points added per point of momentum) and risk "
         "(points lost per point of risk). Missing components get weight 0.",
     )
     top_k_needs: int = Field(3, ge=1, le=20, description="Matched needs listed per concept.")
@@ -68,7 +69,10 @@ class ConceptsConfig(BaseModel):
         "specifically (beyond the theme all needs share) it speaks to each.",
     )
     growth_scale: float = Field(
-        0.2, gt=0, description="Growth (relative change) that counts as a strong trend: tanh(growth/scale)."
+        0.2,
+        gt=0,
+        description="Growth (relative change) of a need that counts as strong growth evidence for momentum: "
+        "tanh(growth/scale).",
     )
     min_match: float = Field(
         0.05, ge=0, le=1, description="Smallest match (0–1) for a need to be listed in top_needs."
@@ -111,6 +115,6 @@ class ConceptsConfig(BaseModel):
             raise ValueError(f"unknown score components {unknown}; use any of {list(COMPONENTS)}")
         if any(not math.isfinite(w) or w < 0 for w in value.values()):
             raise ValueError("weights must be finite and non-negative")
-        if sum(w for c, w in value.items() if c not in PENALTIES + TILTS) <= 0:
+        if sum(w for c, w in value.items() if c not in PENALTIES + BONUSES) <= 0:
             raise ValueError("at least one weight of need_fit, pain_relief, white_space must be positive")
         return {c: float(value.get(c, 0.0)) for c in COMPONENTS}

@@ -23,7 +23,7 @@ from launchlab.lists import as_list
 from launchlab.schemas import CLAIMS, DESCRIPTION, TEXT
 
 N_SCORE_FEATURES = len(COMPONENTS) + 1
-"""Leading feature columns: the components (momentum NaN → 50) and relevance; the embedding follows."""
+"""Leading feature columns: the components (momentum NaN, no evidence → 0) and relevance; the embedding follows."""
 
 MIN_HISTORY = 12
 _SUCCESS = {"1", "true", "yes", "success", "successful", "hit", "win", "launched"}
@@ -32,7 +32,7 @@ _FAILURE = {"0", "false", "no", "failure", "failed", "fail", "flop", "miss", "lo
 
 def outcome_features(components: np.ndarray, relevance: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """Feature matrix of :class:`OutcomeModel`: components, relevance, text embedding."""
-    comps = np.where(np.isfinite(components), components, 50.0)
+    comps = np.where(np.isfinite(components), components, 0.0)
     return np.hstack([comps, np.asarray(relevance, dtype=float)[:, None], np.asarray(embeddings, dtype=float)])
 
 
@@ -172,6 +172,7 @@ def learn_from_history(
     warnings: list[str] = []
     if task == "classification":
         counts = np.bincount(y.astype(int), minlength=2)
+        metrics["history_n_success"] = float(counts[1])
         folds = int(min(5, counts.min()))
         if n < MIN_HISTORY or folds < 2:
             warnings.append(

@@ -16,7 +16,7 @@ from launchlab.concepts.lexicon import DEFAULT_PATTERN, compile_terms, defect_me
 from launchlab.concepts.norms import apply_norms
 from launchlab.concepts.null_texts import NULL_TEXTS
 from launchlab.concepts.panel import require_insight_reviews, simulate_panel
-from launchlab.concepts.scorer import ConceptScorer, Match
+from launchlab.concepts.scorer import MIN_RELEVANCE, ConceptScorer, Match
 from launchlab.concepts.text import ConceptTexts, clean_quote, concept_units, history_texts
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
@@ -44,19 +44,25 @@ def score_concepts(
     norms: pd.DataFrame | None = None,
     reviews: pd.DataFrame | None = None,
     history: pd.DataFrame | None = None,
+    series: pd.DataFrame | None = None,
 ) -> StageResult:
     """Score and rank product concepts by how well they meet the needs found in the reviews.
 
     ``concepts`` is the loaded concepts frame (concept_id, name, description, optional claims,
     price, category, source_row); ``needs`` the insight stage's needs table, whose centroids
-    were made by ``embedder``; ``trends`` the trend stage's trends table (need series are
-    ``need-<need_id>``). Each concept gets need fit, pain relief, momentum (with trends), white
-    space and risk on 0–100 (see :class:`ConceptScorer`), an overall score (the weighted mean of
-    need fit, pain relief and white space, tilted by momentum and lowered by risk, see
+    were made by ``embedder``, sub-needs (``parent_need_id`` set) included; ``trends`` the trend
+    stage's trends table (need series are ``need-<need_id>``; ``class``, ``growth``, ``change``,
+    ``p_value``, ``prior_level``, ``last_value``, ``window`` are read when present) and ``series``
+    its need series (``unique_id, ds, y``), which only names the period in explanations
+    ("mentions a month"). Each concept gets need fit, pain relief, momentum (with trends: the
+    evidence-weighted growth of the needs it answers, NaN for a concept that matches no need),
+    white space and risk on 0–100 (see :class:`ConceptScorer`), an overall score (the weighted
+    mean of need fit, pain relief and white space, plus a momentum bonus, lowered by risk, see
     :data:`DEFAULT_WEIGHTS`), a bootstrap band over the reviews behind the needs, its rank, its
     top needs, the defect words its text asserts and a one-paragraph explanation built from the
-    facts. Concepts without a usable id, name or
-    description are quarantined; the ``norms`` table (past and present scores) is always returned.
+    facts, including the trend figures of the needs that give its momentum. Concepts without a
+    usable id, name or description are quarantined; the ``norms`` table (past and present scores)
+    is always returned.
 
     ``norms`` (the ``norms`` table of earlier runs) adds each concept's percentile against past
     concepts of its category; the returned ``norms`` table is that table plus this run's concepts.
@@ -73,9 +79,9 @@ def score_concepts(
     weighted one. Without history the transparent weighted score is used, and a warning says so.
 
     Every concept gets an ``evidence`` level: ``none`` when it barely matches any need
-    (relevance < 0.2) or its category has no reviews — its band is then the whole 0–100 range,
-    never a confident number, and it ranks after every concept with evidence —, ``weak`` below
-    relevance 0.5, else ``strong``.
+    (relevance < 0.2, :data:`MIN_RELEVANCE`) or its category has no reviews — its band is then
+    the whole 0–100 range, never a confident number, and it ranks after every concept with
+    evidence —, ``weak`` below relevance 0.5, else ``strong``.
 
     Example::
 
@@ -103,7 +109,8 @@ def score_concepts(
     lo, hi, evidence, no_reviews = _band_and_evidence(scorer, match, score, score_fn, needs, usable, reviews, config)
     rank = _rank(score, evidence)
     explanations, facts, top_idx = explain_concepts(
-        usable, texts, match, scorer, needs, score, lo, hi, rank, no_reviews, history_metrics, config)
+        usable, texts, match, scorer, needs, score, lo, hi, rank, no_reviews, history_metrics, config,
+        period=series_period(series))
     scores = _scores_table(usable, texts, match, scorer, score, lo, hi, rank, evidence, top_idx, explanations, facts)
     scores, norms_out, norm_warnings = apply_norms(scores, norms, embedder_id=embedder.model_id, min_norms=config.min_norms)
 
@@ -211,7 +218,7 @@ def _band_and_evidence(
     lo, hi = _bootstrap_band(scorer, match.M, match.R, needs, config, score_fn)
     lo, hi = np.minimum(lo, score), np.maximum(hi, score)
     relevance = match.relevance
-    evidence = np.where(relevance < 0.2, "none", np.where(relevance < 0.5, "weak", "strong")).astype(object)
+    evidence = np.where(relevance < MIN_RELEVANCE, "none", np.where(relevance < 0.5, "weak", "strong")).astype(object)
     no_reviews = np.zeros(len(usable), dtype=bool)
     if reviews is not None:
         no_reviews = _categories_without_reviews(usable, reviews)
@@ -270,9 +277,10 @@ def _evidence_warnings(
             "momentum not scored: the trends table has no need-<id> series (do the reviews have dates?), "
             "so the overall score leaves it out"
         )
-    weak = scores.loc[scores["relevance"] < 0.2, CONCEPT_ID].tolist()
+    weak = scores.loc[scores["relevance"] < MIN_RELEVANCE, CONCEPT_ID].tolist()
     if weak:
-        warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence")
+        momentum = ", and no need trend gives them momentum" if scorer.has_trends_ else ""
+        warnings.append(f"concepts {weak} barely match any need in the reviews: their scores rest on little evidence{momentum}")
     if no_reviews.any():
         cats = sorted({str(c) for c in usable.loc[no_reviews, CATEGORY]})
         warnings.append(f"no reviews in categories {cats}: there is no evidence for concepts there, their band spans 0–100")
@@ -299,6 +307,8 @@ def _metrics(
         "band_width_mean": float(np.mean(scores["score_hi"] - scores["score_lo"])),
         "norms_n": float(len(norms) if norms is not None else 0),
         "n_no_evidence": float((scores["evidence"] == "none").sum()),
+        **({"momentum_max": float(scores["momentum"].max()), "n_momentum_not_scored": float(scores["momentum"].isna().sum())}
+           if scores["momentum"].notna().any() else {}),
         **more,
         "needs_with_trend": float(np.isfinite(scorer.growth_).sum() + sum(
             1 for g, c in zip(scorer.growth_, scorer.trend_class_) if not np.isfinite(g) and c)),
@@ -319,6 +329,23 @@ def _params(scorer: ConceptScorer, config: ConceptsConfig, embedder: Embedder) -
         "defect_terms": "bundled" if not config.defect_terms else f"{len(config.defect_terms)} custom",
         "embedder": embedder.model_id,
     }
+
+
+def series_period(series: pd.DataFrame | None) -> str:
+    """The period of the need series in words ("month", "week", …) from the spacing of ``ds``;
+    "period" when it cannot be told."""
+    if series is None or "ds" not in series or len(series) == 0:
+        return "period"
+    if "unique_id" in series:
+        series = series[series["unique_id"].astype(str).str.startswith("need-")]
+    ds = pd.to_datetime(pd.Series(series["ds"].unique()), errors="coerce").dropna().sort_values()
+    if len(ds) < 2:
+        return "period"
+    days = float(ds.diff().dt.total_seconds().dropna().median()) / 86_400
+    for name, low, high in (("day", 0.9, 1.1), ("week", 6.5, 7.5), ("month", 27.5, 31.5), ("quarter", 89, 93), ("year", 364, 367)):
+        if low <= days <= high:
+            return name
+    return "period"
 
 
 # ---------------------------------------------------------------- validation

@@ -27,8 +27,17 @@ Components (0–100)
   reviews times its lift over the corpus's share-weighted negativity ``neg_all`` (a big need is
   not a pain point just because a fifth of any large group of reviews is negative); or the
   insight stage's ``unmet_score`` when given;
-* momentum ``= 50 + 50 * sum_j M_ij tanh(growth_j / growth_scale)`` — 50 is neutral; NaN when no
-  trends were given or none of them is a need's series (then it does not move the score);
+* momentum ``= 100 * sum_j (M_ij - R_ij) u_j``: the evidence-weighted growth of the needs the
+  concept answers, 0 when they are not growing, 100 when it fully answers a strongly emerging
+  need. ``u_j`` in [0, 1] is the need's growth evidence from the trend stage's row ``need-<id>``
+  (see :func:`growth_evidence`): the weight of its trend class (emerging 1, rising 0.7, stable
+  and seasonal 0.2, declining 0) times the growth it shows, ``tanh(g_j / growth_scale)`` with
+  ``g_j`` the larger of the forecast growth and the change over the trend window (at least 0.75
+  for an emerging need and 0.5 for a rising one, whose class already is a significant call), and,
+  for stable and seasonal needs, times ``1 - p_value`` of their slope. A need without a trend row
+  gives no evidence. Momentum is NaN when no trends were given or none of them is a need's
+  series, and for a concept that matches no need (relevance below :data:`MIN_RELEVANCE`): there
+  is no momentum evidence for it, which is not the same as a need that does not grow;
 * white space ``= 100 * sum_j M_ij (1 - praise_j / max_j praise_j)`` with
   ``praise_j = share_j * (1 - neg_share_j)``: the part of the concept that lands on needs the
   existing products are *not* already praised for ("more of the same" scores low; a concept
@@ -36,8 +45,9 @@ Components (0–100)
 * risk ``= 100 * sum_j R_ij pain_j / max_j pain_j``: the complaints the concept's own words repeat.
 
 The overall score is the weighted mean of need fit, pain relief and white space, plus
-``weights['momentum'] * (momentum - 50)``, minus ``weights['risk'] * risk``, clipped to 0–100
-(weights in :data:`launchlab.concepts.config.DEFAULT_WEIGHTS`).
+``weights['momentum'] * momentum`` (nothing when momentum is NaN: no evidence earns no points),
+minus ``weights['risk'] * risk``, clipped to 0–100 (weights in
+:data:`launchlab.concepts.config.DEFAULT_WEIGHTS`).
 """
 
 from __future__ import annotations
@@ -51,11 +61,29 @@ import pandas as pd
 from scipy.special import ndtr, softmax
 from sklearn.base import BaseEstimator
 
-from launchlab.concepts.config import COMPONENTS, DEFAULT_WEIGHTS, PENALTIES, TILTS
+from launchlab.concepts.config import BONUSES, COMPONENTS, DEFAULT_WEIGHTS, PENALTIES
 from launchlab.concepts.history import outcome_features
+from launchlab.estimator_state import FramesAsArrays
 
-CLASS_SIGNAL = {"emerging": 0.75, "rising": 0.5, "stable": 0.0, "seasonal": 0.0, "declining": -0.5}
-"""Trend signal for a need whose trend row has a class but no finite growth."""
+CLASS_WEIGHT = {"emerging": 1.0, "rising": 0.7, "stable": 0.2, "seasonal": 0.2, "declining": 0.0}
+"""How much a need's trend class counts as evidence of growing demand (see :func:`growth_evidence`).
+
+An emerging need (new, or rising from a low base, or accelerating) is the early signal the
+pipeline exists to catch; a rising one is an established need that grows; a stable or seasonal
+need's growth figure passed no significance test, so it counts little; a declining need gives
+none. A class the table does not know counts like a stable need."""
+
+CLASS_FLOOR = {"emerging": 0.75, "rising": 0.5}
+"""Smallest growth term of a need called emerging or rising: the class is a significant call from
+the series' history, while the growth figures may understate it (a flat forecast of an
+intermittent-demand model, a change over a window that starts before the onset)."""
+
+MIN_RELEVANCE = 0.2
+"""Below this relevance (the sum of a concept's match to all needs) a concept matches no need:
+there is no customer evidence for it, and no momentum evidence either."""
+
+TREND_FIGURES = ("class", "growth", "change", "p_value", "prior_level", "last_value", "window", "forecast_mean")
+"""Columns of the trends table the scorer keeps per need (``trend_``), for explanations."""
 
 _MIN_NULL_SD = 0.02
 
@@ -84,7 +112,7 @@ class Match:
     concept_vecs: np.ndarray
 
 
-class ConceptScorer(BaseEstimator):
+class ConceptScorer(FramesAsArrays, BaseEstimator):
     """Scores concept embeddings against the needs it was fitted on (see the module docstring).
 
     ``fit(needs)`` takes the insight stage's needs table (``centroid``, ``share`` and
@@ -173,9 +201,12 @@ class ConceptScorer(BaseEstimator):
             self.null_mu_ = np.zeros(n)
             self.null_sd_ = np.full(n, max(1.0 / math.sqrt(self.n_features_in_), _MIN_NULL_SD))
 
-        self.growth_, self.trend_class_, self.signal_ = _trend_signals(self.need_ids_, trends, self.growth_scale)
+        self.trend_ = need_trends(self.need_ids_, trends)
+        self.growth_ = self.trend_["growth"].to_numpy(dtype=float)
+        self.trend_class_ = [None if pd.isna(c) else str(c) for c in self.trend_["class"]]
+        self.evidence_ = growth_evidence(self.trend_, self.growth_scale)
         # Trends without any need series (reviews without dates) say nothing about these needs.
-        self.has_trends_ = trends is not None and (np.isfinite(self.growth_).any() or any(self.trend_class_))
+        self.has_trends_ = bool(self.trend_["has_trend"].any())
         self.head_ = None
         return self
 
@@ -247,26 +278,25 @@ class ConceptScorer(BaseEstimator):
         white = 100.0 * np.clip(1.0 - praise / _positive(self.praise_.max()), 0.0, 1.0) @ M.T
         risk = 100.0 * (pain / _positive(self.pain_.max())) @ R.T
         if self.has_trends_:
-            momentum = np.broadcast_to(50.0 + 50.0 * (M @ self.signal_), fit.shape)
+            momentum = 100.0 * (M - R) @ self.evidence_
+            momentum = np.broadcast_to(np.where(M.sum(axis=1) >= MIN_RELEVANCE, momentum, np.nan), fit.shape)
         else:
             momentum = np.full(fit.shape, np.nan)
         return np.clip(np.stack([fit, relief, momentum, white, risk], axis=-1), 0.0, 100.0)
 
     def combine(self, components: np.ndarray) -> np.ndarray:
         """Overall score: weighted mean of need fit, pain relief and white space, plus the
-        momentum tilt ``w * (momentum - 50)`` (0 when not scored), minus ``w * risk``, clipped
-        to 0–100."""
+        momentum bonus ``w * momentum`` (0 when not scored), minus ``w * risk``, clipped to 0–100."""
         weights = self.effective_weights()
-        mean_w = np.array([0.0 if c in PENALTIES + TILTS else weights[c] for c in COMPONENTS])
-        tilt_w = np.array([weights[c] if c in TILTS else 0.0 for c in COMPONENTS])
+        mean_w = np.array([0.0 if c in PENALTIES + BONUSES else weights[c] for c in COMPONENTS])
+        bonus_w = np.array([weights[c] if c in BONUSES else 0.0 for c in COMPONENTS])
         penalty_w = np.array([weights[c] if c in PENALTIES else 0.0 for c in COMPONENTS])
         available = np.isfinite(components)
         values = np.where(available, components, 0.0)
-        centred = np.where(available, components - 50.0, 0.0)
         num = values @ mean_w
         den = available.astype(float) @ mean_w
         base = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-        return np.clip(base + centred @ tilt_w - values @ penalty_w, 0.0, 100.0)
+        return np.clip(base + values @ bonus_w - values @ penalty_w, 0.0, 100.0)
 
     def _pain(self, share: np.ndarray, negativity: np.ndarray) -> np.ndarray:
         """Pain per need (see the module docstring); rows of ``share`` may be resamples."""
@@ -311,26 +341,38 @@ def _positive(value: float) -> float:
     return float(value) if value > 0 else np.inf
 
 
-def _trend_signals(
-    need_ids: list, trends: pd.DataFrame | None, scale: float
-) -> tuple[np.ndarray, list[str | None], np.ndarray]:
-    """Per need: growth, trend class and the signal ``tanh(growth/scale)`` in [-1, 1] (0 if absent)."""
-    n = len(need_ids)
-    growth, classes, signal = np.full(n, np.nan), [None] * n, np.zeros(n)
-    if trends is None or len(trends) == 0:
-        return growth, classes, signal
-    by_id = trends.drop_duplicates("unique_id", keep="last").set_index("unique_id")
-    for j, need_id in enumerate(need_ids):
-        key = need_series_id(need_id)
-        if key not in by_id.index:
-            continue
-        row = by_id.loc[key]
-        g = pd.to_numeric(row.get("growth", np.nan), errors="coerce")
-        cls = row.get("class")
-        classes[j] = None if cls is None or (isinstance(cls, float) and math.isnan(cls)) else str(cls)
-        if g is not None and np.isfinite(g):
-            growth[j] = float(g)
-            signal[j] = math.tanh(float(g) / scale)
-        elif classes[j] is not None:
-            signal[j] = CLASS_SIGNAL.get(classes[j].lower(), 0.0)
-    return growth, classes, signal
+def need_trends(need_ids: list, trends: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per need (in ``need_ids`` order) with the :data:`TREND_FIGURES` of its series
+    ``need-<id>`` in ``trends`` (NaN where the table lacks the series or the column) and
+    ``has_trend`` (the need has a row with a class or a finite growth)."""
+    out = pd.DataFrame(np.nan, index=range(len(need_ids)), columns=list(TREND_FIGURES), dtype=object)
+    if trends is not None and len(trends):
+        by_id = trends.drop_duplicates("unique_id", keep="last").set_index("unique_id")
+        keys = [need_series_id(n) for n in need_ids]
+        for col in TREND_FIGURES:
+            if col in by_id:
+                out[col] = by_id[col].reindex(keys).to_numpy()
+    out["class"] = [str(c).lower() if isinstance(c, str) and c.strip() else None for c in out["class"]]
+    for col in TREND_FIGURES[1:]:
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    out["has_trend"] = out["class"].notna() | np.isfinite(out["growth"])
+    return out
+
+
+def growth_evidence(trend: pd.DataFrame, scale: float) -> np.ndarray:
+    """Per need, the growth evidence ``u_j`` in [0, 1] of its trend row (0 without one).
+
+    ``u_j = CLASS_WEIGHT[class] * confidence * tanh(max(growth, change, 0) / scale)``: the growth
+    term is at least :data:`CLASS_FLOOR` for an emerging or rising need; ``confidence`` is 1 for
+    those (their class is the trend stage's significance call) and ``1 - p_value`` of the slope
+    for the other classes (a growth that passed no test counts by how close it came).
+    """
+    classes = trend["class"]
+    weight = np.array([CLASS_WEIGHT.get(c, CLASS_WEIGHT["stable"]) if c else CLASS_WEIGHT["stable"] for c in classes])
+    called = np.array([c in CLASS_FLOOR for c in classes])
+    growth = np.fmax(trend["growth"].to_numpy(float), trend["change"].to_numpy(float))
+    term = np.tanh(np.clip(np.nan_to_num(growth, nan=0.0), 0.0, None) / scale)
+    term = np.maximum(term, [CLASS_FLOOR.get(c, 0.0) for c in classes])
+    p_value = np.clip(np.nan_to_num(trend["p_value"].to_numpy(float), nan=0.0), 0.0, 1.0)
+    confidence = np.where(called, 1.0, 1.0 - p_value)
+    return np.where(trend["has_trend"].to_numpy(bool), weight * confidence * term, 0.0)

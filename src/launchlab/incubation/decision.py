@@ -133,6 +133,19 @@ def ab_verdict(readout: dict[str, Any]) -> tuple[str, list[str], str | None]:
     return "iterate", reasons, best
 
 
+def market_interval(fit: dict) -> str:
+    """`` (bootstrap 90% interval 15,942 to 16,746)``; when every bootstrap refit gave the same
+    market size the interval says nothing, and the text says why instead of showing it."""
+    lo, hi, m = fit.get("m_lo"), fit.get("m_hi"), fit.get("m")
+    if lo is None or hi is None:
+        return ""
+    if hi - lo <= 0.001 * max(abs(m or 0.0), 1.0):
+        why = ("it sits on its upper bound, so the sales so far do not identify it" if fit.get("at_m_bound") or "upper bound"
+               in str(fit.get("warning") or "") else "the sales so far leave no room for another value")
+        return f" (no interval: every bootstrap refit gave the same market size, because {why})"
+    return f" (bootstrap {fit.get('interval', 0.9):.0%} interval {lo:,.0f} to {hi:,.0f})"
+
+
 def _bass_reasons(bass: StageResult) -> list[str]:
     fits = bass.artifacts.get("bass.json", {})
     reasons = []
@@ -141,8 +154,7 @@ def _bass_reasons(bass: StageResult) -> list[str]:
             f"adoption forecast ({sid}): peak in period {f['peak_period']} at about {f['peak_value']:,.0f} "
             f"per period, total market m ≈ {f['m']:,.0f}"
         )
-        if f.get("m_lo") is not None and f.get("m_hi") is not None:
-            text += f" (bootstrap {f.get('interval', 0.9):.0%} interval {f['m_lo']:,.0f} to {f['m_hi']:,.0f})"
+        text += market_interval(f)
         if f.get("share_adopted") is not None:
             text += f"; {f['share_adopted']:.0%} of it already reached"
         if f.get("warning"):

@@ -1,6 +1,8 @@
 """On-disk embedding cache keyed by text hash and model id, so re-runs embed only new text.
 
-Layout: ``CACHE_DIR/<model id>-<dim>/shard-*.npz``, each shard holding ``keys`` (``(n, 16)`` uint8:
+Layout: ``CACHE_DIR/<model id>[@<backend>]-<dim>/shard-*.npz`` (the backend named for every
+backend but PyTorch, the reference, whose folders keep their earlier name; so fp32 and int8 vectors
+of one model never mix), each shard holding ``keys`` (``(n, 16)`` uint8:
 BLAKE2b digests of the UTF-8 text) and ``vectors`` (float32). Shards are only ever added, written
 to a temporary name and renamed, so an interrupted run never leaves a half-written shard behind
 and two runs never write the same file.
@@ -76,6 +78,7 @@ class CachedEmbedder:
     def __init__(self, embedder: Embedder, cache_dir: str | Path, shard_rows: int = SHARD_ROWS) -> None:
         self.embedder = embedder
         self.model_id = embedder.model_id
+        self.backend = getattr(embedder, "backend", None)
         self.dim = embedder.dim
         self.cache_dir = Path(cache_dir)
         self.shard_rows = shard_rows
@@ -88,7 +91,9 @@ class CachedEmbedder:
 
     @property
     def directory(self) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", self.model_id)
+        """``cache_dir/<model id>[@<backend>]-<dim>``: one folder per model, backend and width."""
+        name = self.model_id if self.backend in (None, "torch") else f"{self.model_id}@{self.backend}"
+        safe = re.sub(r"[^A-Za-z0-9_.@-]+", "_", name)
         return self.cache_dir / f"{safe}-{self.dim}"
 
     def _refresh(self) -> None:

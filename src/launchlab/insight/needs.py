@@ -109,7 +109,8 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
         self.k_scores_: dict[int, float] = {}
         if n == 0:
             self.centroids_ = np.zeros((0, Xn.shape[1]), dtype=np.float32)
-            self.silhouette_ = float("nan")
+            self.silhouette_ = self.silhouette_se_ = float("nan")
+            self.silhouette_n_ = 0
         else:
             # Fit in a canonical row order (by content), so shuffling the input changes nothing.
             idx = np.flatnonzero(valid)
@@ -134,6 +135,10 @@ class NeedModel(TransformerMixin, ClusterMixin, BaseEstimator):
                         best = (score, k, lab)
             assert best is not None
             self.silhouette_ = best[0]
+            # the champion policy compares silhouettes beyond their standard error
+            rows = _cosine_silhouette_rows(Xs, best[2])
+            self.silhouette_n_ = len(rows)
+            self.silhouette_se_ = float(rows.std(ddof=1) / np.sqrt(len(rows))) if len(rows) > 1 else float("nan")
             centroids = _cluster_means(Xs, best[2])
             if len(fit_rows) > len(select_rows) and len(centroids) > 1:
                 Xf = Xv[fit_rows]
@@ -293,15 +298,15 @@ def _cluster_means(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (_cluster_sums(X, inverse, len(ids)) / counts[:, None]).astype(X.dtype)
 
 
-def _cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
-    """Mean cosine silhouette of unit rows ``X`` under ``labels``, exact and without the
+def _cosine_silhouette_rows(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cosine silhouette of each of the unit rows ``X`` under ``labels``, exact and without the
     ``n x n`` distance matrix: a row's summed cosine distance to a cluster of ``m`` rows with
     sum ``S`` is ``m - x.S``, so every row's distance to every cluster costs ``O(n d k)``.
-    -1 when there are fewer than two clusters or every row is its own cluster."""
+    Per row; all -1 when there are fewer than two clusters or every row is its own cluster."""
     ids, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     n = len(X)
     if len(ids) < 2 or len(ids) >= n:
-        return -1.0
+        return np.full(n, -1.0)
     X = X.astype(np.float64)
     totals = np.maximum(counts[None, :] - X @ _cluster_sums(X, inverse, len(ids)).T, 0.0)
     rows = np.arange(n)
@@ -311,4 +316,11 @@ def _cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     means[rows, inverse] = np.inf
     b = means.min(axis=1)
     s = np.where(own > 1, (b - a) / np.maximum(np.maximum(a, b), 1e-12), 0.0)
-    return float(s.mean())
+    return s
+
+
+def _cosine_silhouette(X: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cosine silhouette of unit rows ``X`` under ``labels`` (-1 when there are fewer than
+    two clusters or every row is its own cluster)."""
+    rows = _cosine_silhouette_rows(X, labels)
+    return float(rows.mean()) if len(rows) else -1.0

@@ -306,6 +306,9 @@ def describe_sentiment(params: dict[str, Any], metrics: dict[str, Any]) -> str:
         if params.get("review_sentiment") == "review head":
             text += ("; whole reviews weigh their sentences with a small head learned from star-rated reviews "
                      "of other products")
+            from launchlab.insight.review_sentiment import describe_review_head
+
+            text += describe_review_head()
         if accuracy is not None and n_labels:
             text += f"; against the {n_labels:,} star ratings present: {accuracy:.1%}"
         return text + "."

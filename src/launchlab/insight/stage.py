@@ -99,6 +99,7 @@ def discover_needs(
         **{k: (str(v) if v is not None and not isinstance(v, (int, float, str, bool)) else v)
            for k, v in config.model_dump().items()},
         "embedder_model_id": embedder.model_id,
+        "embedder_backend": getattr(embedder, "backend", "n/a"),
         "sentiment_source": source,
         "sentiment_features": layer_head.features if layer_head is not None else "sentence embedding",
         "review_sentiment": "review head" if review_head is not None else "mean of mentions",
@@ -109,6 +110,7 @@ def discover_needs(
             for r in tables["needs"].head(5).itertuples()
         ]
     }
+    warnings.extend(getattr(embedder, "notes", []))
     return StageResult(
         tables=tables,
         metrics=metrics,

@@ -21,7 +21,7 @@ from launchlab.io.reading import TABLE_SUFFIXES, read_table
 from launchlab.io.reviews import RATING_RANGE, REVIEW_ALIASES, load_reviews, require_reviews, review_problems, validate_reviews
 from launchlab.io.series import SERIES_ALIASES, load_series, parse_ds, require_series, series_problems, validate_series
 from launchlab.io.values import parse_dates
-from launchlab.io.writing import neutralise_formulas, write_quarantine, write_table
+from launchlab.io.writing import neutralise_formulas, write_preview, write_quarantine, write_table
 
 __all__ = [
     "CONCEPT_ALIASES",
@@ -52,6 +52,7 @@ __all__ = [
     "validate_experiment",
     "validate_reviews",
     "validate_series",
+    "write_preview",
     "write_quarantine",
     "write_table",
 ]

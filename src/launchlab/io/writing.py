@@ -57,3 +57,37 @@ def write_table(frame: pd.DataFrame, out_dir: str | Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
     return path
+
+
+PREVIEW_ROWS = 1000
+"""Tables up to this many rows are previewed in full; longer ones by their first rows."""
+
+
+def write_preview(frame: pd.DataFrame, out_dir: str | Path, name: str, max_rows: int = PREVIEW_ROWS) -> Path:
+    """Write ``out_dir/preview/<name>.csv``: the table (or its first ``max_rows`` rows) as
+    spreadsheet-safe CSV that the MLflow UI and a spreadsheet can show. Lists become JSON text;
+    embedding vectors (numeric arrays of more than 16 values) are left out: they live in the Parquet."""
+    folder = Path(out_dir) / "preview"
+    path = folder / f"{_plain_name(name)}.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    head = frame.head(max_rows).copy()
+    for column in list(head.columns):
+        cells = head[column]
+        if cells.map(lambda v: isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size > 16).any():
+            head = head.drop(columns=column)
+            continue
+        head[column] = cells.map(lambda v: json.dumps(_plain(v)) if isinstance(v, (list, tuple, np.ndarray, dict)) else v)
+    neutralise_formulas(head).to_csv(path, index=False, lineterminator="\r\n")
+    return path
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)

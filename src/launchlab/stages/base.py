@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from launchlab import io
-from launchlab.embeddings import Embedder, HashingEmbedder, SentenceTransformerEmbedder
+from launchlab.embeddings import Embedder, HashingEmbedder, load_embedder
 from launchlab.errors import InputError
 from launchlab.jsonable import json_default
 from launchlab.results import StageResult
@@ -39,10 +39,33 @@ class StageInputs:
 
 
 class ChampionMetric(NamedTuple):
-    """The logged metric that decides whether a new model version takes the ``champion`` alias."""
+    """The logged metric that decides whether a new model version takes the ``champion`` alias.
+
+    ``se`` and ``n`` name the logged metrics holding its standard error and the size of the
+    evaluation it was measured on: a candidate wins only beyond noise and on at least as much data
+    (see :func:`launchlab.tracking.champion.judge`). ``absent`` says, for the version's
+    description, why a run may not log the metric.
+    """
 
     metric: str
     higher_is_better: bool = True
+    se: str | None = None
+    n: str | None = None
+    absent: str | None = None
+
+
+class Headline(NamedTuple):
+    """A stage metric copied to the cycle's parent run under a readable name, with its direction
+    (``higher`` or ``lower`` is better; None for counts)."""
+
+    metric: str
+    name: str
+    better: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The parent run's metric name, e.g. ``npmi_coherence - higher is better``."""
+        return f"{self.name} - {self.better} is better" if self.better else self.name
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,8 @@ class Stage:
     ``champions`` says, per registered model, which metric decides its ``champion`` alias.
     ``progress`` labels the stage's progress bar (None: the stage reports no progress).
     ``skip(config)`` gives the reason to skip the stage for this config, or None to run it.
+    ``evidence(result)`` returns the metrics the champion policy reads besides the stage's own
+    (standard errors, evaluation sizes; :mod:`launchlab.stages.evidence`).
     """
 
     name: str
@@ -66,11 +91,16 @@ class Stage:
     run: Callable[..., StageRun]
     inputs: Callable[[Any], StageInputs]
     upstream: tuple[str, ...] = ()
-    headline: tuple[str, ...] = ()
+    headline: tuple[str | Headline, ...] = ()
     champions: Mapping[str, ChampionMetric] = field(default_factory=dict)
-    progress: str | None = None
+    progress: str | Callable[[Any], str] | None = None
     hooks: tuple[str, ...] = ()
     skip: Callable[[Any], str | None] | None = None
+    evidence: Callable[[StageResult], Mapping[str, float]] | None = None
+
+    def progress_label(self, config: Any) -> str | None:
+        """The progress bar's label for ``config`` (None: the stage reports no progress)."""
+        return self.progress(config) if callable(self.progress) else self.progress
 
 
 @dataclass
@@ -97,11 +127,12 @@ def get_embedder(model: str) -> Embedder:
     """One embedder per model and process (loading the real one takes seconds).
 
     ``hashing-<dim>`` names the deterministic bag-of-words embedder: no model, for smoke runs
-    and tests; everything else is a sentence-transformers model resolved offline.
+    and tests; everything else is a sentence-transformers model resolved offline, optionally with
+    its backend (``all-MiniLM-L6-v2@torch``; see :func:`launchlab.embeddings.load_embedder`).
     """
     if model.startswith("hashing-") and model.split("-", 1)[1].isdigit():
         return HashingEmbedder(int(model.split("-", 1)[1]))
-    return SentenceTransformerEmbedder(model)
+    return load_embedder(model)
 
 
 def input_info(loaded: io.Loaded, path: Path) -> dict[str, Any]:
@@ -110,11 +141,13 @@ def input_info(loaded: io.Loaded, path: Path) -> dict[str, Any]:
 
 
 def write_outputs(result: StageResult, out_dir: Path, quarantines: Mapping[str, pd.DataFrame | None]) -> None:
-    """Write a stage result's tables (Parquet), JSON artifacts and quarantine files into ``out_dir``."""
+    """Write a stage result's tables (Parquet, and a CSV preview in ``preview/`` that the MLflow UI
+    shows), JSON artifacts and quarantine files into ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, table in result.tables.items():
         io.write_table(table, out_dir, name)
+        io.write_preview(table, out_dir, name)
     for name, document in result.artifacts.items():
         (out_dir / name).write_text(json.dumps(document, indent=2, default=json_default), encoding="utf-8")
     for name, frame in quarantines.items():

@@ -59,6 +59,11 @@ def run_concepts(
     loaded = io.load_concepts(concepts)
     needs = read_stage_table(insight_dir, "needs")
     trends = read_stage_table(trends_dir, "trends") if trends_dir else None
+    # The need series name the period in explanations ("mentions a month"): "need_series" when
+    # external series were forecast beside them, else "series".
+    series = read_stage_table(trends_dir, "need_series", required=False) if trends_dir else None
+    if series is None and trends_dir:
+        series = read_stage_table(trends_dir, "series", required=False)
     reviews = read_stage_table(insight_dir, "reviews", required=False)
     embedder = embedder or get_embedder(embedding_model)
     inputs: dict[str, dict[str, Any]] = {"concepts": input_info(loaded, concepts)}
@@ -71,7 +76,8 @@ def run_concepts(
         prior_norms = pd.read_parquet(norms)
         inputs["norms"] = {"path": str(norms), "sha256": file_sha256(norms), "rows_in": len(prior_norms)}
     result = score_concepts(
-        loaded.frame, needs, embedder=embedder, trends=trends, config=config, reviews=reviews, norms=prior_norms, history=past
+        loaded.frame, needs, embedder=embedder, trends=trends, config=config, reviews=reviews, norms=prior_norms, history=past,
+        series=series,
     )
     account(result, loaded, "concepts")
     write_outputs(result, out_dir, {"concepts": loaded.quarantine, "concepts_stage": result.quarantine})

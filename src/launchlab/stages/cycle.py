@@ -56,16 +56,21 @@ def run_stage(stage: str, config: CycleConfig, **hooks: Any) -> StageRun:
 
     ``hooks`` are the stage's optional keyword arguments: ``progress`` when the stage has a
     progress label, and those its table row names (``embedder``, ``forecast``), e.g. the chunked
-    ones of ``launchlab.chunked`` that run on a cluster.
+    ones of ``launchlab.chunked`` that run on a cluster. The stage's evidence metrics (what its
+    models' champion policy reads) are added to its result's metrics.
     """
-    return get_stage(stage).run(config, cycle_paths(config), **hooks)
+    spec = get_stage(stage)
+    run = spec.run(config, cycle_paths(config), **hooks)
+    if spec.evidence is not None:
+        run.result.metrics.update(spec.evidence(run.result))
+    return run
 
 
 def skip_stage(stage: str, config: CycleConfig, reason: str, fingerprint: str, run_id: str | None) -> dict[str, Any]:
     """Record that ``stage`` was skipped (``reason``): earlier outputs of the stage are removed
     from its folder, and its ``_stage.json`` says ``skipped``; return that record."""
     out_dir = cycle_paths(config)[stage]
-    for path in (*out_dir.glob("*.parquet"), *out_dir.glob("*.json"), *out_dir.glob("quarantine/*.csv")):
+    for path in (*out_dir.glob("*.parquet"), *out_dir.glob("*.json"), *out_dir.glob("quarantine/*.csv"), *out_dir.glob("preview/*.csv")):
         path.unlink()
     record = {"stage": stage, "skipped": reason, "fingerprint": fingerprint, "computed_in_run": run_id, "out_dir": str(out_dir),
               "metrics": {}, "params": {}, "summary": {}, "warnings": [], "inputs": {}, "models": {}}
@@ -74,8 +79,8 @@ def skip_stage(stage: str, config: CycleConfig, reason: str, fingerprint: str, r
     return record
 
 
-def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None) -> dict[str, Any]:
-    """Write ``_stage.json`` (what the stage produced, JSON-clean) beside its outputs; return it."""
+def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None, **extra: Any) -> dict[str, Any]:
+    """Write ``_stage.json`` (what the stage produced, JSON-clean, plus ``extra``) beside its outputs; return it."""
     record = {
         "stage": run.stage,
         "fingerprint": fingerprint,
@@ -86,6 +91,7 @@ def write_stage_record(run: StageRun, fingerprint: str, run_id: str | None) -> d
         "summary": json.loads(json.dumps(run.result.summary, default=json_default)),
         "warnings": list(run.result.warnings),
         "inputs": json.loads(json.dumps(run.inputs, default=json_default)),
+        **json.loads(json.dumps(extra, default=json_default)),
     }
     run.out_dir.mkdir(parents=True, exist_ok=True)
     (run.out_dir / STAGE_RECORD).write_text(json.dumps(record, indent=2), encoding="utf-8")

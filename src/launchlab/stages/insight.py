@@ -24,6 +24,12 @@ def inputs(config: CycleConfig) -> StageInputs:
     )
 
 
+def progress_label(config: CycleConfig) -> str:
+    """What the progress bar counts: mentions (sentences and clauses) at mention level, else reviews."""
+    reviews = f"{config.reviews.sample:,} reviews" if config.reviews.sample else "the reviews"
+    return f"embedding the mentions of {reviews}" if config.insight.level == "mention" else f"embedding {reviews}"
+
+
 def run(
     config: CycleConfig,
     paths: Mapping[str, Path],

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,13 @@ class RunLog:
             orphans.append(run.info.run_id)
         return orphans
 
-    def start_cycle(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any]) -> str:
-        """Create the parent run of a launch cycle; return its id."""
+    def start_cycle(self, name: str, tags: Mapping[str, str], params: Mapping[str, Any], *, kind: str = "cycle") -> str:
+        """Create the parent run of a launch cycle (or of another ``kind``, e.g. a readout); return its id."""
         run = retry_locked(
             self.client.create_run,
             self.experiment_id,
             run_name=name,
-            tags={"launchlab.kind": "cycle", **_process_tags(), **{k: str(v) for k, v in tags.items()}},
+            tags={"launchlab.kind": kind, **_process_tags(), **{k: str(v) for k, v in tags.items()}},
         )
         self.log_params(run.info.run_id, params)
         return run.info.run_id
@@ -69,7 +70,7 @@ class RunLog:
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         for key, value in tags.items():
-            retry_locked(self.client.set_tag, run_id, key, str(value)[:5000])
+            retry_locked(self.client.set_tag, run_id, key, str(value)[:5000] if key != "mlflow.note.content" else str(value))
 
     def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
@@ -122,6 +123,37 @@ class RunLog:
             tags["launchlab.reused_from"] = record.get("computed_in_run")
         self.set_tags(run_id, tags)
         self.log_stage_outputs(run_id, record["params"], record["metrics"], Path(record["out_dir"]), record["warnings"])
+        self.log_datasets(run_id, record["inputs"])
+
+    def log_datasets(self, run_id: str, inputs: Mapping[str, Mapping[str, Any]], context: str = "training") -> None:
+        """Log the input files of a run as MLflow datasets (name, SHA-256 digest, file source, row
+        counts as the profile), so the run's Datasets column and panel show them."""
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        found = []
+        for name, info in inputs.items():
+            path = info.get("path")
+            if not path:
+                continue
+            with warnings.catch_warnings():  # a local path matches MLflow's local source twice over; either is right
+                warnings.simplefilter("ignore", UserWarning)
+                source = resolve_dataset_source(str(Path(path).resolve()))
+            meta = MetaDataset(source=source, name=name, digest=str(info.get("sha256", ""))[:36])
+            entity = Dataset(name=meta.name, digest=meta.digest, source_type=meta.source._get_source_type(), source=meta.source.to_json(),
+                             profile=json.dumps({k: v for k, v in info.items() if k.startswith("rows_")}))
+            found.append(DatasetInput(entity, tags=[InputTag("mlflow.data.context", context)]))
+        if found:
+            retry_locked(self.client.log_inputs, run_id, datasets=found)
+
+    def describe_run(self, run_id: str, text: str) -> None:
+        """Set a run's description (the MLflow UI shows it on the run page and in the run list)."""
+        retry_locked(self.client.set_tag, run_id, "mlflow.note.content", text)
+
+    def describe_experiment(self, text: str) -> None:
+        """Set the experiment's description."""
+        retry_locked(self.client.set_experiment_tag, self.experiment_id, "mlflow.note.content", text)
 
     def record_cycle_stage(self, parent_run_id: str, result: Mapping[str, Any]) -> None:
         """Tag a cycle's parent run with one finished stage: its run, cache hit, models and data versions."""

@@ -42,6 +42,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from launchlab.errors import InputError
+from launchlab.estimator_state import FramesAsArrays
 from launchlab.io import require_series
 from launchlab.schemas import DS, UNIQUE_ID, Y
 from launchlab.trends.backtest import backtest_scale
@@ -61,7 +62,7 @@ def interval_columns(levels: Sequence[int]) -> list[str]:
     return [f"yhat_{side}_{lv}" for lv in sorted(levels) for side in ("lo", "hi")]
 
 
-class Forecaster(BaseEstimator):
+class Forecaster(FramesAsArrays, BaseEstimator):
     """Forecast many series at once with per-route statsforecast model combinations.
 
     ``fit(frame)`` takes a long frame (unique_id, ds, y), aligns it to one calendar, fills gaps
