@@ -132,3 +132,22 @@ def test_pre_launch_still_skips_with_targeting_and_plan_configured(repo, tmp_pat
     assert stage.skip(config).startswith("not launched yet")
     record = stages.skip_stage(stages.INCUBATION, config, stage.skip(config), "f", None)
     assert stages.cycle_decision({stages.INCUBATION: record})["decision"] == stages.PRE_LAUNCH
+
+
+def test_the_report_says_whom_to_target_and_how_many_to_make_with_plots_and_labels_simulated_data(demo_stage):
+    from launchlab.report import build_report
+
+    config, run = demo_stage
+    stages.write_stage_record(run, "fingerprint", None)  # what a cycle writes after the stage, and the report reads
+    note = "The launch experiment (data/launch_experiment.csv) is simulated by a seeded script; no customer in it is real."
+    html = build_report(config.model_copy(update={"data_notes": [note]})).read_text()
+    # the answers open the report, then come again with their evidence in the stage's section
+    assert html.index("What to do and why") < html.index("Whom to target:") < html.index("Launch readout — ")
+    section = html[html.index("Launch readout — "):]
+    assert section.index("About this data") < section.index(note) < section.index("Whom to target")
+    assert section.index("Whom to target") < section.index("Expected gain") < section.index("How many to make")
+    headlines = run.result.summary["headlines"]
+    for key in ("whom_to_target", "expected_gain", "how_many_to_make"):
+        assert headlines[key].split(":")[0] in section
+    # adoption curve, segment lifts, Qini curve, demand fan chart
+    assert section.count("data:image/png;base64,") == 4

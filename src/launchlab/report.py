@@ -388,7 +388,8 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
     shown = ran or list(stages.STAGES)
     run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
     body = "".join(
-        f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(shown, start=1)
+        f"<h2>{i}. {esc(stage.title)}</h2>{_notes_on_inputs(stage, config)}{_SECTIONS[stage.name](paths[stage.name])}"
+        for i, stage in enumerate(shown, start=1)
     )
     about = "".join(f"<li>{esc(note)}</li>" for note in config.data_notes)
     about = f"<div class='about'><b>About this data</b><ul>{about}</ul></div>" if about else ""
@@ -406,6 +407,14 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def _notes_on_inputs(stage, config) -> str:
+    """The config's data notes that name one of the stage's input files (e.g. that the launch test
+    is simulated), repeated at the top of its section for readers who jump there."""
+    names = {Path(path).name for path in stage.inputs(config).files.values()}
+    notes = [note for note in config.data_notes if any(name in note for name in names)]
+    return "".join(f"<p class='about'><b>About this data:</b> {esc(note)}</p>" for note in notes)
 
 
 def executive_summary(found: CycleSummary) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import given, note
+from hypothesis import example, given, note
 from hypothesis import strategies as st
 
 from malformed import CASES, fuzz_settings, malformed_files, write
@@ -70,6 +70,12 @@ KINDS = {
     "incubate-plan": ("wide", TEXT_SUFFIXES, 12, (0, 4), False),
 }
 
+# A strict metric column rejects a file for one bad cell, so few generated experiment files pass,
+# and Hypothesis' draws shift with the modules a session has imported (it mixes their constants
+# in): in some sessions it drew no file the experiment commands accept. These kinds also get the
+# first 600 rows of the demo experiment, a file they must accept with every row accounted for.
+CLEAN = {kind: ("data/launch_experiment.csv", 601) for kind in ("incubate-ab", "incubate-segments", "incubate-uplift")}
+
 
 def _quarantine_rows(out: Path, *, stage: bool) -> int:
     files = [f for f in (out / "quarantine").glob("*.csv") if ("stage" in f.name) == stage]
@@ -109,7 +115,7 @@ def check_outcome(kind: str, code: int, out_text: str, err: str, out: Path) -> s
 # would make this test slow, and the property is about exit codes and files, not warnings.
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(cli, tmp_path, insight_dir, kind):
+def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(cli, repo, tmp_path, insight_dir, kind):
     shape, suffixes, examples, (min_rows, max_rows), big = KINDS[kind]
     outcomes: dict[str, int] = {"ok": 0, "error": 0}
 
@@ -124,6 +130,9 @@ def test_cli_on_malformed_files_exits_2_with_one_line_or_accounts_for_every_row(
         code, out_text, err = cli(*_command(kind, path, folder / "out", insight_dir))
         outcomes[check_outcome(kind, code, out_text, err, folder / "out")] += 1
 
+    if kind in CLEAN:
+        path, lines = CLEAN[kind]
+        check = example(("input.csv", b"".join((repo / path).read_bytes().splitlines(keepends=True)[:lines]), "none"))(check)
     check()
     # the strategy reaches both sides of the property, not only the rejections
     assert outcomes["ok"] > 0 and outcomes["error"] > 0, outcomes
