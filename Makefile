@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test ui prefect-ui serve install clean help
+.PHONY: run test ui prefect-ui serve ui-check install clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,6 +40,12 @@ prefect-ui: $(STAMP)  ## start a local Prefect server and UI at http://127.0.0.1
 
 serve: $(STAMP)  ## start a local Prefect server (UI at http://127.0.0.1:4200) and serve the scheduled deployments
 	HF_HUB_OFFLINE=1 $(BIN)/launchlab serve --start-server
+
+# Not part of `make test`: it drives a real browser through a 300-review cycle (a few minutes).
+ui-check: $(STAMP)  ## real-browser check of the Prefect and MLflow UIs (needs apt chromium + pip playwright); screenshots in out/ui-check/
+	@test -x /usr/bin/chromium || { echo "error: /usr/bin/chromium not found; install it with: apt-get install -y chromium"; exit 2; }
+	@$(BIN)/python -c "import playwright" 2>/dev/null || { echo "error: playwright is not installed; run: $(BIN)/python -m pip install playwright"; exit 2; }
+	HF_HUB_OFFLINE=1 $(BIN)/python tests/browser/ui_check.py $(UI_CHECK_ARGS)
 
 clean:  ## remove outputs (keeps .venv and mlruns)
 	rm -rf out .pytest_cache

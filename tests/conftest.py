@@ -25,6 +25,9 @@ for key in [k for k in os.environ if k.startswith("LAUNCHLAB_")]:
     del os.environ[key]
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The real-browser check (`make ui-check`) starts servers and a browser: never collected by pytest.
+collect_ignore_glob = ["browser/*"]
 SHARED = REPO.parent / "shared" / "data"
 
 

@@ -64,7 +64,7 @@ def test_a_missing_metric_or_standard_error_says_so():
 
 def test_a_run_that_opted_out_never_promotes_but_says_what_the_evidence_showed():
     verdict = judge(ACCURACY, _accuracy(0.95, 1338, "d"), _accuracy(0.90, 1338, "d"), "1", allowed=False)
-    assert not verdict.promote and "opted out" in verdict.reason and "would have been" in verdict.reason
+    assert not verdict.promote and "promotion is off" in verdict.reason and "would have been" in verdict.reason
 
 
 def _model() -> DummyRegressor:
@@ -95,7 +95,7 @@ def test_the_registry_applies_the_policy_and_every_version_says_why(isolated_sto
     reasons = {str(v): tracker.client.get_model_version("m", str(v)) for v in range(1, 8)}
     assert reasons["2"].description.startswith("Not promoted: no better than the champion")
     assert "within noise" in reasons["3"].description and "less data" in reasons["4"].description
-    assert "did not log backtest_mase" in reasons["5"].description and "opted out" in reasons["6"].description
+    assert "did not log backtest_mase" in reasons["5"].description and "promotion is off" in reasons["6"].description
     assert reasons["7"].description.startswith("Promoted: beats the champion beyond noise")
     assert "Deciding metric: backtest_mase 0.8 ± 0.02 (n = 300); lower is better." in reasons["7"].description
     assert reasons["7"].tags["launchlab.promoted"] == "true" and reasons["6"].tags["launchlab.promoted"] == "false"

@@ -136,3 +136,45 @@ def test_the_data_notes_open_the_report(tmp_path):
     bare = CycleConfig(name="t", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path / "bare")
     _write_stage_folders(bare)
     assert "About this data" not in build_report(bare, {}, cycle_id="t-2").read_text()
+
+
+def test_a_rising_need_is_named_by_its_label_in_the_summary(tmp_path):
+    """A reader sees "“fit / size” (need-1)", not the bare series id, wherever the summary lists what is rising."""
+    from launchlab.summary import log_lines, markdown, read_summary, tables
+
+    config = CycleConfig(name="labels", reviews={"path": "r.csv"}, concepts="c.yaml", out_dir=tmp_path)
+    _write_stage_folders(config)
+    pd.DataFrame({"unique_id": ["need-1", "search-linen"], "growth": [0.2, 0.4], "class": ["rising", "rising"],
+                  "change": [0.31, 0.5], "p_value": [0.004, 0.01], "window": [18, 18]}).to_parquet(
+        stages.cycle_paths(config)[stages.TRENDS] / "trends.parquet")
+    found = read_summary(config)
+    assert [r["name"] for r in found.rising] == ["search-linen", "“fit / size” (need-1)"]
+    assert "- “fit / size” (need-1) — rising: +31% over the last 18 periods (p = 0.004)" in markdown(found)
+    assert "“fit / size” (need-1) (rising: +31%" in log_lines(found)[2]
+    assert tables(found)["rising-needs"][1]["series"] == "“fit / size” (need-1)"
+    page = build_report(config).read_text()
+    assert page.count("<tr><td>“fit / size” (need-1)</td><td>rising: +31% over the last 18 periods (p = 0.004)</td></tr>") == 1
+    assert "<li><b>“fit / size” (need-1)</b>" in page  # the summary at the top
+
+
+def test_need_map_ids_that_would_overlap_are_moved_apart():
+    from launchlab.report import spread_labels
+
+    xy = np.array([[0.0, 0.0], [0.01, 0.005], [1.0, 1.0], [0.5, 0.2]])  # need 1 sits on need 0
+    labels = spread_labels(xy)
+    np.testing.assert_array_equal(labels[[0, 2, 3]], xy[[0, 2, 3]])  # labels with room stay on their bubble
+    assert not np.allclose(labels[1], xy[1])
+    width, height = 0.045, 0.07
+    for i in range(len(labels)):
+        for j in range(i):
+            assert abs(labels[i, 0] - labels[j, 0]) >= width or abs(labels[i, 1] - labels[j, 1]) >= height
+
+
+def test_a_series_with_no_trend_call_never_reads_as_insignificant_when_its_slope_is():
+    """A seasonal series whose slope has p = 0.013 (change below the bar) has no trend call; it must
+    not read "no significant trend (p = 0.013)"."""
+    from launchlab.summary import describe_trend
+
+    seasonal = {"class": "seasonal", "change": 0.04, "p_value": 0.013, "window": 18}
+    assert describe_trend(seasonal) == "seasonal: no clear trend (p = 0.013)"
+    assert describe_trend({**seasonal, "class": "rising", "change": 0.31}) == "rising: +31% over the last 18 periods (p = 0.013)"

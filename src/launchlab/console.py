@@ -254,7 +254,7 @@ def print_cycle_summary(result: dict, settings=None) -> None:
     found = read_summary(SimpleNamespace(out_dir=Path(result["report"]).parent, name=result.get("run_name", "")), top=8)
     rows = [(n["label"], f"{n['share']:.1%}", f"{n['sentiment']:+.2f}") for n in found.needs]
     out.print(_table("Top needs", ("need", "share", "sentiment"), rows, justify={"share": "right", "sentiment": "right"}))
-    out.print("[bold]Rising:[/] " + ("; ".join(f"{r['series']} ({describe_trend(r)})" for r in found.rising[:5]) or "none detected"),
+    out.print("[bold]Rising:[/] " + ("; ".join(f"{r['name']} ({describe_trend(r)})" for r in found.rising[:5]) or "none detected"),
               highlight=False)
     ranking = result["stages"].get(CONCEPTS, {}).get("summary", {}).get("ranking", [])
     rows = [(str(i), str(c.get("name")), f"{c.get('score', 0):.0f}") for i, c in enumerate(ranking[:10], start=1)]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from launchlab import stages
 from launchlab.lists import as_list as _as_list
-from launchlab.summary import DECISION_CODES, CycleSummary, describe_trend, read_summary, trend_evidence
+from launchlab.summary import DECISION_CODES, CycleSummary, describe_trend, need_labels, read_summary, trend_evidence
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
@@ -83,7 +83,7 @@ def needs_section(folder: Path) -> str:
     ax.barh(range(len(top)), top["share"] * 100, color=colors)
     ax.set_yticks(range(len(top)), [str(label)[:50] for label in top["label"]])
     ax.invert_yaxis()
-    ax.set_xlabel("share of reviews (%) — red: negative, green: positive sentiment")
+    ax.set_xlabel("share of reviews (%) — red: negative, grey: mixed, green: positive sentiment")
     rows = []
     for _, need in top.iterrows():
         quotes = "".join(f'<div class="quote">“{esc(q)}”</div>' for q in _as_list(need.get("quotes"))[:3])
@@ -117,9 +117,12 @@ def _need_map(needs: pd.DataFrame) -> str:
     xy = centred @ vt[:2].T
     fig, ax = _figure(9, 5)
     points = ax.scatter(xy[:, 0], xy[:, 1], s=3000 * needs["share"].to_numpy() + 30, c=needs["sentiment_mean"], cmap="RdYlGn", vmin=-1, vmax=1, alpha=0.75, edgecolors="#333")
-    # need ids on the bubbles (labels this long overlap): the table below names each id
-    for (x, y), need_id in zip(xy, needs["need_id"]):
-        ax.annotate(str(need_id), (x, y), fontsize=9, ha="center", va="center", weight="bold")
+    # need ids on the bubbles (labels this long overlap): the table below names each id; an id that
+    # would cover another is moved beside its bubble, with a line to it
+    for (x, y), (lx, ly), need_id in zip(xy, spread_labels(xy), needs["need_id"]):
+        moved = (lx, ly) != (x, y)
+        ax.annotate(str(need_id), (x, y), xytext=(lx, ly), fontsize=9, ha="center", va="center", weight="bold",
+                    arrowprops={"arrowstyle": "-", "color": "#555", "lw": 0.8} if moved else None)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title("Need map: close needs are talked about alike; size = share, colour = sentiment; numbers = need ids below",
@@ -128,11 +131,32 @@ def _need_map(needs: pd.DataFrame) -> str:
     return _png(fig)
 
 
+def spread_labels(xy: np.ndarray, box: tuple[float, float] = (0.045, 0.07)) -> np.ndarray:
+    """Label positions for the points ``xy``: each point's own, unless its label would overlap one
+    placed before (boxes of ``box`` width and height, as fractions of the data's range); then the
+    nearest free spot on rings around the point. Points are placed in order, so the first keep theirs."""
+    xy = np.asarray(xy, dtype=float)
+    span = np.ptp(xy, axis=0) if len(xy) else np.ones(2)
+    span = np.where(span > 0, span, 1.0)
+    unit = xy / span
+    width, height = box
+    angles = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    placed: list[np.ndarray] = []
+    for point in unit:
+        candidates = [point] + [point + ring * np.array([np.cos(a) * width, np.sin(a) * height])
+                                for ring in (1.2, 2.0, 3.0) for a in angles]
+        spot = next((c for c in candidates
+                     if all(abs(c[0] - q[0]) >= width or abs(c[1] - q[1]) >= height for q in placed)), candidates[-1])
+        placed.append(spot)
+    return np.array(placed).reshape(-1, 2) * span
+
+
 def trends_section(folder: Path, max_plots: int = 4) -> str:
     """Trend classes and forecast plots (history, forecast, 80% and 95% intervals)."""
     trends, forecasts, history = _read(folder, "trends"), _read(folder, "forecasts"), _read(folder, "series")
     if trends is None or trends.empty:
         return "<p>No trends were computed.</p>"
+    labels = need_labels(_read(folder.parent / stages.get_stage(stages.INSIGHT).folder, "needs"))
     counts = trends["class"].value_counts()
     parts = ["<p>" + ", ".join(f"{esc(k)}: <b>{v}</b>" for k, v in counts.items()) + " series.</p>"]
     # plot what the trend test calls rising first (a tiny intermittent series can show a huge
@@ -152,15 +176,17 @@ def trends_section(folder: Path, max_plots: int = 4) -> str:
                 if lo in f and hi in f:
                     ax.fill_between(f["ds"], f[lo], f[hi], color="#2980b9", alpha=alpha, linewidth=0)
             row = trends[trends["unique_id"] == uid].iloc[0]
-            ax.set_title(f"{str(uid)[:60]} — {describe_trend(trend_evidence(row))}", fontsize=10)
+            evidence = trend_evidence(row, labels.get(str(uid)))
+            ax.set_title(f"{evidence['name'][:70]} — {describe_trend(evidence)}", fontsize=10)
             ax.legend(loc="upper left", fontsize=8)
             parts.append(_png(fig))
     rows = "".join(
-        f"<tr><td>{esc(r['unique_id'])}</td><td>{esc(describe_trend(trend_evidence(r)))}</td></tr>"
-        for _, r in ranked.head(15).iterrows()
+        f"<tr><td>{esc(e['name'])}</td><td>{esc(describe_trend(e))}</td></tr>"
+        for e in (trend_evidence(r, labels.get(str(r["unique_id"]))) for _, r in ranked.head(15).iterrows())
     )
     parts.append("<p class='muted'>A class rests on the change of the series' level over its trend window and the "
-                 "significance of that change; series without a significant trend show only that significance.</p>"
+                 "significance of that change; series with no trend called (too small a change, too uncertain, or a forecast "
+                 "that expects it to reverse) show only that significance.</p>"
                  "<table><tr><th>series</th><th>class and evidence</th></tr>" + rows + "</table>")
     return "".join(parts)
 
@@ -222,8 +248,8 @@ def incubation_section(folder: Path) -> str:
         for uid in [uid for uid, fit in bass.items() if isinstance(fit, dict)][:4]:
             curve = curves[curves["unique_id"] == uid]
             seen = curve[~curve["is_forecast"] & curve["y"].notna()]
-            line = ax.plot(seen["period"], seen["y"], alpha=0.6, label=f"{str(uid)[:20]} actual")
-            ax.plot(curve["period"], curve["yhat"], "--", color=line[0].get_color(), label=f"{str(uid)[:20]} Bass fit")
+            line = ax.plot(seen["period"], seen["y"], alpha=0.6, label=f"{str(uid)[:40]} actual")
+            ax.plot(curve["period"], curve["yhat"], "--", color=line[0].get_color(), label=f"{str(uid)[:40]} Bass fit")
         ax.set_xlabel("periods since launch")
         ax.set_ylabel("adoptions per period")
         ax.legend(fontsize=7, ncol=2)
@@ -432,7 +458,7 @@ def executive_summary(found: CycleSummary) -> str:
         + (f", {n['negative']:.0%} negative" if n["negative"] is not None else "") + "</li>"
         for n in found.needs
     )
-    rising = "".join(f"<li><b>{esc(r['series'])}</b> — {esc(describe_trend(r))}</li>" for r in found.rising)
+    rising = "".join(f"<li><b>{esc(r['name'])}</b> — {esc(describe_trend(r))}</li>" for r in found.rising)
     concepts = "".join(
         f"<li><b>{esc(c['name'])}</b> — score {c['score']:.0f}"
         + (f" (band {c['low']:.0f}–{c['high']:.0f})" if c["low"] is not None and c["high"] is not None else "")

@@ -62,6 +62,8 @@ def start_prefect_server(home: Path, port: int = 4200, log_path: Path | None = N
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
+    if port:  # the UI calls the API on the server's own port (Prefect's default would be 4200)
+        env["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{port}/api"
     log = open(log_path or home / "server.log", "ab")
     prefect = Path(sys.executable).with_name("prefect")
     command = [str(prefect) if prefect.exists() else "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from launchlab import stages
+from launchlab.concepts.scorer import need_series_id
 from launchlab.lists import as_list
 
 RISING_CLASSES = ("emerging", "rising")
@@ -76,7 +77,8 @@ def read_summary(config, *, top: int = 5) -> CycleSummary:
         rising = trends[trends["class"].isin(RISING_CLASSES)].copy()
         rising["_order"] = rising["class"].map({c: i for i, c in enumerate(RISING_CLASSES)})
         rising = rising.sort_values(["_order", "change" if "change" in rising else "growth"], ascending=[True, False])
-        summary.rising = [trend_evidence(row) for _, row in rising.head(top).iterrows()]
+        labels = need_labels(needs)
+        summary.rising = [trend_evidence(row, labels.get(str(row["unique_id"]))) for _, row in rising.head(top).iterrows()]
     scores = stages.read_stage_table(paths[stages.CONCEPTS], "scores", required=False)
     if scores is not None and len(scores):
         summary.concepts = [_concept(row) for _, row in scores.sort_values("rank").head(top).iterrows()]
@@ -96,22 +98,33 @@ def _concept(row: pd.Series) -> dict[str, Any]:
             "needs": [str(n) for n in as_list(row.get("top_needs"))[:3]], "why": str(row.get("explanation") or "")}
 
 
-def trend_evidence(row: pd.Series) -> dict[str, Any]:
+def need_labels(needs: pd.DataFrame | None) -> dict[str, str]:
+    """The label of each need by the id of its volume series in the trends table (``need-3``)."""
+    if needs is None or not {"need_id", "label"} <= set(needs.columns):
+        return {}
+    return {need_series_id(i): str(label) for i, label in zip(needs["need_id"], needs["label"])}
+
+
+def trend_evidence(row: pd.Series, label: str | None = None) -> dict[str, Any]:
     """A series' class with the numbers the class rests on: the change of its level over the trend
-    window and the significance of that trend (the forecast's growth is not what classes it)."""
-    return {"series": str(row["unique_id"]), "class": str(row["class"]), "change": _float(row.get("change")),
-            "p_value": _float(row.get("p_value")), "window": _int(row.get("window"))}
+    window and the significance of that trend (the forecast's growth is not what classes it).
+    ``name`` is what a reader sees: the need's label with its series id (``“petite / length” (need-5)``)."""
+    series = str(row["unique_id"])
+    return {"series": series, "name": f"“{label}” ({series})" if label else series, "class": str(row["class"]),
+            "change": _float(row.get("change")), "p_value": _float(row.get("p_value")), "window": _int(row.get("window"))}
 
 
 def describe_trend(item: dict[str, Any]) -> str:
     """``rising: +38% over the last 18 periods (p = 0.004)``; a series without a trend call reads
-    ``no significant trend (p = 0.39)`` so no number contradicts its class."""
+    ``stable: no clear trend (p = 0.39)`` so no number contradicts its class. Not "no significant
+    trend": a slope can be significant and still not called, when its change is below the bar or
+    the forecast expects it to reverse (``seasonal: no clear trend (p = 0.013)``)."""
     cls, change, p = item["class"], item.get("change"), item.get("p_value")
     significance = f"p = {p:.2g}" if p is not None else "significance unknown"
     if cls in ("emerging", "rising", "declining") and change is not None:
         window = f" over the last {item['window']} periods" if item.get("window") else ""
         return f"{cls}: {change:+.0%}{window} ({significance})"
-    return f"{cls}: no significant trend ({significance})"
+    return f"{cls}: no clear trend ({significance})"
 
 
 def markdown(summary: CycleSummary, links: dict[str, str] | None = None) -> str:
@@ -128,7 +141,7 @@ def markdown(summary: CycleSummary, links: dict[str, str] | None = None) -> str:
         lines.append("")
     lines += ["## What is rising", ""]
     if summary.rising:
-        lines += [f"- {_cell(r['series'])} — {describe_trend(r)}" for r in summary.rising]
+        lines += [f"- {_cell(r['name'])} — {describe_trend(r)}" for r in summary.rising]
     else:
         lines.append(f"No series of {summary.n_series} shows a significant rise.")
     lines.append("")
@@ -147,7 +160,7 @@ def log_lines(summary: CycleSummary) -> list[str]:
     lines = [f"decision: {summary.headline}"]
     if summary.needs:
         lines.append("top needs: " + "; ".join(f"{n['label']} ({n['share']:.0%})" for n in summary.needs))
-    lines.append("rising: " + ("; ".join(f"{r['series']} ({describe_trend(r)})" for r in summary.rising) or "none"))
+    lines.append("rising: " + ("; ".join(f"{r['name']} ({describe_trend(r)})" for r in summary.rising) or "none"))
     if summary.concepts:
         lines.append("concepts: " + "; ".join(f"{c['rank']}. {c['name']} ({c['score']:.0f})" for c in summary.concepts))
     lines += [f"{title.lower()}: {answer}" for title, answer in summary.answers.items()]
@@ -159,7 +172,7 @@ def tables(summary: CycleSummary) -> dict[str, list[dict[str, Any]]]:
     return {
         "top-needs": [{"need": n["label"], "share": f"{n['share']:.1%}", "sentiment": f"{n['sentiment']:+.2f}",
                        "negative": _pct(n["negative"])} for n in summary.needs],
-        "rising-needs": [{"series": r["series"], "class": r["class"], "evidence": describe_trend(r)} for r in summary.rising],
+        "rising-needs": [{"series": r["name"], "class": r["class"], "evidence": describe_trend(r)} for r in summary.rising],
         "concept-ranking": [{"rank": c["rank"], "concept": c["name"], "score": round(c["score"]), "band": _band(c),
                              "answers": ", ".join(c["needs"])} for c in summary.concepts],
     }

@@ -117,5 +117,5 @@ def test_ui_triggered_cycle_runs_on_a_served_deployment(tmp_path, monkeypatch, s
     assert parent.data.tags["launchlab.promote"] == "false"
     for model in tracker.client.search_registered_models():
         assert CHAMPION not in (model.aliases or {}), model.name
-        assert "opted out" in tracker.client.get_model_version(model.name, "1").description
+        assert "promotion is off" in tracker.client.get_model_version(model.name, "1").description
     assert server.poll() is not None

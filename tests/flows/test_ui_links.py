@@ -71,6 +71,8 @@ def test_a_cycle_shows_its_decision_and_links_in_both_uis_and_a_smaller_trial_mo
     assert {d.dataset.name for d in by_stage["01-insight"].inputs.dataset_inputs} == {"reviews"}
     assert {d.dataset.name for d in by_stage["04-incubation"].inputs.dataset_inputs} == {"experiment", "adoption"}
     assert by_stage["01-insight"].inputs.dataset_inputs[0].dataset.digest == by_stage["01-insight"].data.tags["data.reviews.sha256"]
+    in_parent = {(d.dataset.name, next(t.value for t in d.tags if t.key == "mlflow.data.context")) for d in parent.inputs.dataset_inputs}
+    assert {("reviews", "01-insight"), ("concepts", "03-concepts"), ("experiment", "04-incubation"), ("adoption", "04-incubation")} <= in_parent
     previews = {a.path for a in client.list_artifacts(by_stage["01-insight"].info.run_id, "outputs/preview")}
     assert {"outputs/preview/needs.csv", "outputs/preview/reviews.csv"} <= previews
 

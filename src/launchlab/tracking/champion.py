@@ -78,7 +78,7 @@ def judge(
     verdict = _on_evidence(deciding, candidate, champion, champion_version)
     if allowed or not verdict.promote:
         return verdict
-    return Verdict(False, "Not promoted: this run opted out of promotion (a trial run); on the evidence it would have been "
+    return Verdict(False, "Not promoted: promotion is off for this run (a trial with changed settings, or promotion switched off); on the evidence it would have been "
                           f"({verdict.reason[0].lower()}{verdict.reason[1:]})")
 
 

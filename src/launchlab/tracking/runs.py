@@ -156,12 +156,14 @@ class RunLog:
         retry_locked(self.client.set_experiment_tag, self.experiment_id, "mlflow.note.content", text)
 
     def record_cycle_stage(self, parent_run_id: str, result: Mapping[str, Any]) -> None:
-        """Tag a cycle's parent run with one finished stage: its run, cache hit, models and data versions."""
+        """Tag a cycle's parent run with one finished stage (its run, cache hit, models and data
+        versions) and log the stage's input files as the parent's datasets, in the stage's context."""
         stage = result["stage"]
         tags = {f"run.{stage}": result["run_id"], f"cache_hit.{stage}": str(result["reused"]).lower()}
         tags.update({f"model.{k}": v for k, v in result.get("models", {}).items()})
         tags.update({f"data.{name}.sha256": info.get("sha256", "") for name, info in result["inputs"].items()})
         self.set_tags(parent_run_id, tags)
+        self.log_datasets(parent_run_id, result["inputs"], context=stage)  # the parent's Datasets panel lists the cycle's files
 
 
 def _process_alive(pid: int) -> bool:
