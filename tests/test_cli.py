@@ -217,3 +217,11 @@ def test_bad_incubation_options_are_one_line_and_exit_2(cli, repo, tmp_path, arg
     command, path, *rest = args
     code, out, err = cli("incubate", command, repo / path, *rest, "--out", tmp_path)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_adoption_file_too_short_to_fit_is_named_in_its_one_line_error(cli, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("unique_id,ds,y\na,2024-01-01,5\na,not-a-date,7\n")
+    for command in ("bass", "plan"):
+        code, _, err = cli("incubate", command, path, "--out", tmp_path / command)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and f"{path}, column 'y': no series could be fitted" in err, err

@@ -182,7 +182,11 @@ class _Stage:
 
         loaded = io.load_series(adoption.path, mapping=adoption.mapping, layout=adoption.layout)
         self.series = loaded.frame[[S.UNIQUE_ID, S.DS, S.Y]]
-        bass = fit_bass(self.series, config=bass_config)
+        try:
+            bass = fit_bass(self.series, config=bass_config)
+        except InputError as exc:  # the fit sees a frame, the user a file: name it
+            raise exc if exc.file else InputError(exc.message, file=str(adoption.path), row=exc.row, column=exc.column,
+                                                  fix=exc.fix) from None
         self.inputs["adoption"] = input_info(loaded, adoption.path)
         self.add(bass, prefix="bass")
         self.summary["bass"] = bass.summary
