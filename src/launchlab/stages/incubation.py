@@ -114,6 +114,7 @@ class _Stage:
         self.quarantines: dict[str, pd.DataFrame] = {}
         self.summary: dict[str, Any] = {}
         self.no_plan: str | None = None
+        self.series: pd.DataFrame | None = None
         self.treatment: str | None = None
         self.primary: str | None = None
 
