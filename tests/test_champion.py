@@ -106,7 +106,8 @@ def test_the_registry_applies_the_policy_and_every_version_says_why(isolated_sto
 
 def _full_config(repo, tmp_path) -> CycleConfig:
     """Every stage with the inputs that let it measure its models: star-rated dated reviews, a
-    success/failure history of past launches, a launch test and an adoption series."""
+    success/failure history of past launches, a launch test with customer covariates and an
+    adoption series."""
     from tests.concepts.test_concepts_history import _history
 
     reviews = pd.read_parquet(repo / "data" / "womens_clothing_reviews_dated.parquet").sample(150, random_state=3)
@@ -118,7 +119,8 @@ def _full_config(repo, tmp_path) -> CycleConfig:
         "concepts": repo / "data" / "concepts.yaml",
         "concept_history": tmp_path / "history.csv",
         "experiment": {"path": repo / "data" / "launch_experiment.csv",
-                       "ab": {"variant_col": "variant", "metric_col": "converted", "unit_col": "user_id"}},
+                       "ab": {"variant_col": "variant", "metric_col": "converted", "unit_col": "user_id"},
+                       "uplift": {"covariate_cols": ["channel", "petite"], "n_folds": 2, "n_bootstrap": 100}},
         "adoption": {"path": repo / "data" / "launch_adoption_weekly.csv"},
         "embedding_model": "hashing-64",
         "trends": {"horizon": 4},

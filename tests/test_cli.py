@@ -12,7 +12,9 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "command", [["run"], ["insight"], ["trends"], ["concepts"], ["incubate", "ab"], ["incubate", "bass"], ["config"]]
+    "command",
+    [["run"], ["insight"], ["trends"], ["concepts"], ["incubate", "ab"], ["incubate", "bass"], ["incubate", "segments"],
+     ["incubate", "uplift"], ["incubate", "plan"], ["config"]],
 )
 def test_every_command_has_help_with_an_example(cli, command):
     code, out, _ = cli(*command, "--help")
@@ -163,3 +165,63 @@ def test_incubate_impact_recovers_a_seeded_campaign_effect(cli, tmp_path):
     assert impact["avg_effect_lo"] < 15 < impact["avg_effect_hi"] and impact["significant"]
     code, _, err = cli("incubate", "impact", tmp_path / "sales.csv", "--treated", "nope", "--intervention", "40", "--out", tmp_path / "o")
     assert code == 2 and "'nope' not found" in err
+
+
+def test_incubate_segments_finds_where_the_page_works_better(cli, repo, tmp_path):
+    code, out, err = cli(
+        "incubate", "segments", repo / "data" / "launch_experiment.csv", "--segment-col", "channel", "--segment-col", "petite",
+        "--segment-col", "recency_days", "--band", "recency_days:7,30,90", "--unit-col", "user_id", "--out", tmp_path,
+    )
+    assert code == 0, err
+    assert "20,070 rows in = 19,970 used + 100 quarantined" in err
+    table = pd.read_parquet(tmp_path / "segments.parquet")
+    assert set(table["column"]) == {"channel", "petite", "recency_days"}
+    assert set(table.loc[table["column"] == "recency_days", "level"]) == {"< 7", "7-<30", "30-<90", ">= 90"}
+    assert "works better for petite = 1" in out
+    assert (tmp_path / "heterogeneity.parquet").exists() and (tmp_path / "readout.json").exists()
+
+
+def test_incubate_uplift_states_the_targeting_rule(cli, repo, tmp_path):
+    code, out, err = cli(
+        "incubate", "uplift", repo / "data" / "launch_experiment.csv", "--covariate-col", "petite", "--covariate-col", "channel",
+        "--unit-col", "user_id", "--target-share", "0.2", "--folds", "3", "--out", tmp_path,
+    )
+    assert code == 0, err
+    uplift = json.loads((tmp_path / "uplift.json").read_text())
+    assert uplift["rule"]["share"] == 0.2 and uplift["covariates"] == ["petite", "channel"]
+    assert "Treat the top 20% of customers" in out and "Qini coefficient" in out
+    targeting = pd.read_parquet(tmp_path / "uplift_targeting.parquet")
+    assert 0.2 in set(targeting["share"])
+
+
+def test_incubate_plan_says_how_many_to_make(cli, repo, tmp_path):
+    code, out, err = cli("incubate", "plan", repo / "data" / "launch_adoption_weekly.csv", "--horizon", "6", "--price", "118",
+                         "--unit-cost", "38", "--salvage", "20", "--out", tmp_path)
+    assert code == 0, err
+    plan = json.loads((tmp_path / "plan.json").read_text())["true-petite-midi-dress"]
+    assert plan["economics"] == "given" and plan["horizon"] == 6
+    assert plan["service_level"] == pytest.approx((118 - 38) / (118 - 20))
+    assert "Make " in out and "17 rows in = 17 used + 0 quarantined" in err
+    forecast = pd.read_parquet(tmp_path / "demand_forecast.parquet")
+    assert list(forecast["step"]) == [1, 2, 3, 4, 5, 6] and (forecast["q05"] <= forecast["q95"]).all()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["plan", "data/launch_adoption_weekly.csv", "--price", "10", "--unit-cost", "12"], "unit_cost < price"),
+    (["segments", "data/launch_experiment.csv", "--segment-col", "petite", "--band", "petite"], "COLUMN:EDGE"),
+    (["segments", "data/launch_experiment.csv", "--segment-col", "loyalty"], "'loyalty'"),
+    (["uplift", "data/launch_experiment.csv", "--covariate-col", "petite", "--learner", "z"], "learner"),
+    (["uplift", "data/launch_experiment.csv", "--covariate-col", "converted"], "both a covariate and"),
+])
+def test_bad_incubation_options_are_one_line_and_exit_2(cli, repo, tmp_path, args, fragment):
+    command, path, *rest = args
+    code, out, err = cli("incubate", command, repo / path, *rest, "--out", tmp_path)
+    assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_adoption_file_too_short_to_fit_is_named_in_its_one_line_error(cli, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("unique_id,ds,y\na,2024-01-01,5\na,not-a-date,7\n")
+    for command in ("bass", "plan"):
+        code, _, err = cli("incubate", command, path, "--out", tmp_path / command)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and f"{path}, column 'y': no series could be fitted" in err, err

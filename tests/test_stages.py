@@ -51,8 +51,14 @@ def _config(repo: Path, tmp_path: Path) -> CycleConfig:
             "concepts": tmp_path / "concepts.yaml",
             "concept_history": tmp_path / "history.csv",
             "concept_norms": tmp_path / "norms.parquet",
-            "experiment": {"path": tmp_path / "experiment.csv", "ab": {"variant_col": "variant", "metric_col": "converted"}},
+            "experiment": {
+                "path": tmp_path / "experiment.csv",
+                "ab": {"variant_col": "variant", "metric_col": "converted"},
+                "segments": {"segment_cols": ["channel", "petite"], "bands": {"recency_days": [7, 30]}},
+                "uplift": {"covariate_cols": ["channel", "recency_days"], "n_folds": 2},
+            },
             "adoption": {"path": tmp_path / "adoption.csv"},
+            "plan": {"economics": {"price": 118, "unit_cost": 38, "salvage": 20}},
             "embedding_model": "hashing-64",
             "out_dir": tmp_path / "out",
         }
@@ -199,7 +205,8 @@ def test_every_setting_invalidates_its_stage_and_the_ones_after_it(repo, tmp_pat
     # the loop really walked the settings of every stage
     assert {stage for leaf in tried for stage in _readers(config, leaf)} == set(stages.STAGE_NAMES)
     assert {"trends.horizon", "insight.level", "scoring.n_bootstrap", "bass.n_bootstrap", "experiment.ab.alpha", "reviews.sample",
-            "series.0.layout", "embedding_model"} <= set(tried)
+            "series.0.layout", "embedding_model", "experiment.segments.segment_cols", "experiment.uplift.target_share",
+            "plan.demand.horizon", "plan.economics.price"} <= set(tried)
 
 
 def test_every_input_file_invalidates_its_stage_and_the_ones_after_it(repo, tmp_path):
@@ -250,9 +257,11 @@ def test_models_are_sklearn_estimators_with_a_champion_metric_each():
     from launchlab.stages import CHAMPION_METRICS
 
     assert set(CHAMPION_METRICS) == {
-        "launchlab-needs", "launchlab-sentiment", "launchlab-forecaster", "launchlab-concept-scorer", "launchlab-adoption"
+        "launchlab-needs", "launchlab-sentiment", "launchlab-forecaster", "launchlab-concept-scorer", "launchlab-adoption",
+        "launchlab-uplift",
     }
     assert CHAMPION_METRICS["launchlab-forecaster"][:2] == ("backtest_mase", False)
+    assert CHAMPION_METRICS["launchlab-uplift"][:2] == ("uplift_qini_coefficient", True)
 
 
 def test_stage_4_is_skipped_before_launch_and_runs_once_launch_data_is_named(repo, tmp_path):

@@ -108,6 +108,47 @@ def fit_bass(series: pd.DataFrame, *, mapping: Mapping[str, str] | None = None, 
     return _merge_quarantine(result, loaded, "series")
 
 
+def estimate_segments(data: pd.DataFrame, **config: Any) -> StageResult:
+    """Lift per segment with intervals, adjusted p-values and shrinkage, and heterogeneity tests;
+    keyword arguments are :class:`launchlab.incubation.SegmentConfig` fields (``segment_cols=``
+    at least)."""
+    from launchlab.incubation import SegmentConfig, estimate_segments as _estimate
+
+    return _estimate(data, config=SegmentConfig(**config))
+
+
+def fit_uplift(data: pd.DataFrame, **config: Any) -> StageResult:
+    """Cross-fitted uplift model, Qini/uplift curves, top-k vs random and a 'treat the top k%'
+    rule; keyword arguments are :class:`launchlab.incubation.UpliftConfig` fields
+    (``covariate_cols=`` at least). ``result.models["launchlab-uplift"]`` scores new customers."""
+    from launchlab.incubation import UpliftConfig, fit_uplift as _fit
+
+    return _fit(data, config=UpliftConfig(**config))
+
+
+def forecast_demand(series: pd.DataFrame, *, mapping: Mapping[str, str] | None = None, layout: str = "auto", **config: Any) -> StageResult:
+    """Calibrated quantiles of cumulative demand over the next periods, per series of sales since
+    launch; keyword arguments are :class:`launchlab.incubation.DemandConfig` fields."""
+    from launchlab.incubation import DemandConfig, forecast_demand as _forecast
+
+    loaded = io.validate_series(series, mapping=mapping, layout=layout)
+    result = _forecast(loaded.frame[[S.UNIQUE_ID, S.DS, S.Y]], config=DemandConfig(**config))
+    return _merge_quarantine(result, loaded, "series")
+
+
+def plan_production(demand: StageResult | Any, **config: Any) -> dict[str, Any]:
+    """Newsvendor plan: from :func:`forecast_demand`'s result, ``{series: plan}`` for every
+    series; from an array of demand samples, one plan. Keyword arguments are
+    :class:`launchlab.incubation.PlanConfig` fields (price, unit_cost, salvage, service_level, on_hand)."""
+    from launchlab.incubation import PlanConfig, plan_production as _plan
+
+    economics = PlanConfig(**config)
+    if isinstance(demand, StageResult):
+        samples = demand.tables["demand_samples"]
+        return {str(sid): _plan(group["demand"].to_numpy(), config=economics) for sid, group in samples.groupby(S.UNIQUE_ID, sort=False)}
+    return _plan(demand, config=economics)
+
+
 def run_cycle(config=None) -> dict[str, Any]:
     """Run a full launch cycle as a Prefect flow tracked in MLflow (see ``launchlab run``)."""
     from launchlab.runtime import prepare_environment

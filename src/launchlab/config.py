@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from launchlab.concepts import ConceptsConfig
 from launchlab.errors import InputError
-from launchlab.incubation import ABConfig, BassConfig
+from launchlab.incubation import (ABConfig, BassConfig, ProductionConfig, SegmentConfig, SegmentOptions,
+                                  UpliftConfig, UpliftOptions)
 from launchlab.insight import InsightConfig
 from launchlab.trends import TrendsConfig
 
@@ -72,12 +73,30 @@ class SeriesInput(BaseModel):
 
 
 class ExperimentInput(BaseModel):
-    """A launch experiment file and its readout settings."""
+    """A launch experiment file, its readout settings, and whom to target next: segment effects
+    and an uplift model of the readout's metric (its variant, metric and control columns)."""
 
     model_config = ConfigDict(extra="forbid")
 
     path: Path
     ab: ABConfig = Field(default_factory=ABConfig)
+    segments: SegmentOptions | None = Field(
+        None, description="Lift per segment of customer columns (e.g. channel, past buyer, recency); None: not analysed."
+    )
+    uplift: UpliftOptions | None = Field(
+        None, description="Uplift model on pre-treatment customer columns, and a 'treat the top k%' rule; None: not fitted."
+    )
+
+    def _columns(self) -> dict[str, Any]:
+        return {"variant_col": self.ab.variant_col, "metric_col": self.ab.metric_col, "control": self.ab.control}
+
+    def segment_config(self) -> SegmentConfig | None:
+        """The segment analysis' settings with the readout's columns, or None when not asked for."""
+        return None if self.segments is None else SegmentConfig(**self._columns(), **self.segments.model_dump())
+
+    def uplift_config(self) -> UpliftConfig | None:
+        """The uplift model's settings with the readout's columns, or None when not asked for."""
+        return None if self.uplift is None else UpliftConfig(**self._columns(), **self.uplift.model_dump())
 
 
 class CycleConfig(BaseModel):
@@ -104,6 +123,11 @@ class CycleConfig(BaseModel):
     trends: TrendsConfig = Field(default_factory=TrendsConfig)
     scoring: ConceptsConfig = Field(default_factory=ConceptsConfig)
     bass: BassConfig = Field(default_factory=BassConfig)
+    plan: ProductionConfig = Field(
+        default_factory=ProductionConfig,
+        description="How many to make: demand forecast over the adoption series (read as the Bass settings say) and "
+        "the newsvendor's economics.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -143,8 +167,13 @@ DEMO_CONFIG: dict[str, Any] = {
     "experiment": {
         "path": "data/launch_experiment.csv",
         "ab": {"variant_col": "variant", "metric_col": "converted", "control": "control", "unit_col": "user_id"},
+        "segments": {"segment_cols": ["channel", "past_buyer", "recency_days", "petite"], "bands": {"recency_days": [7, 30, 90]}},
+        "uplift": {"covariate_cols": ["channel", "past_buyer", "recency_days", "petite", "pre_sessions"]},
     },
     "adoption": {"path": "data/launch_adoption_weekly.csv"},
+    # The dress sells at $118 (data/concepts.yaml); making one costs $38, and what is left after 12 weeks goes
+    # to an off-price outlet at $20.
+    "plan": {"demand": {"horizon": 12}, "economics": {"price": 118, "unit_cost": 38, "salvage": 20}},
     "concept_norms": "out/concept_norms.parquet",
     "insight": {"level": "mention", "cache_dir": ".cache/embeddings"},
     "data_notes": [

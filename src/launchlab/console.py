@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from launchlab.embeddings import ProgressCallback
@@ -171,6 +172,74 @@ def print_bass(fits: dict[str, Any]) -> None:
     out.print(_table("Bass fits", ("series", "p", "q", "m", "peak period", "note"), rows))
 
 
+def _lift(value: Any, binary: bool) -> str:
+    if not isinstance(value, (int, float)) or value != value:
+        return "—"
+    return f"{value * 100:+.2f} pp" if binary else f"{value:+.4g}"
+
+
+def segment_rows(segments: pd.DataFrame, *, binary: bool) -> list[tuple[str, ...]]:
+    """The segment table's cells: arm, column, level, share, lift with CI, lift shrunk towards
+    the overall one with its CI, difference from the rest and its adjusted p-value. The CLI and
+    the report show these."""
+    def pair(lo: Any, hi: Any) -> str:
+        return f"[{_lift(lo, binary)}, {_lift(hi, binary)}]"
+
+    rows = []
+    for _, r in segments.iterrows():
+        rows.append((
+            str(r["variant"]), str(r["column"]), str(r["level"]), _number(r.get("share"), ".1%"),
+            f"{_lift(r['lift_abs'], binary)} {pair(r['ci_low'], r['ci_high'])}",
+            f"{_lift(r.get('shrunk_lift_abs'), binary)} {pair(r.get('shrunk_ci_low'), r.get('shrunk_ci_high'))}",
+            _lift(r.get("diff_vs_rest"), binary), _number(r.get("diff_p_value_adj"), ".2g"),
+        ))
+    return rows
+
+
+SEGMENT_COLUMNS = ("variant", "column", "level", "share", "lift [95% CI]", "shrunk lift [95% CI]", "vs rest", "adj. p")
+
+
+def print_segments(segments: pd.DataFrame, heterogeneity: pd.DataFrame, summary: dict[str, Any]) -> None:
+    binary = summary.get("metric_type") == "binary"
+    title = f"{summary.get('metric')} lift by segment (control: {summary.get('control')}; {summary.get('correction')})"
+    rows = [tuple(escape(cell) for cell in row) for row in segment_rows(segments, binary=binary)]
+    out.print(_table(escape(title), SEGMENT_COLUMNS, rows))
+    for _, r in heterogeneity.iterrows():
+        out.print(f"Heterogeneity, {r['variant']}, {r['column']}: {r['test']} p = {_number(r['p_value'], '.3g')}",
+                  highlight=False, markup=False)
+    for arm, entry in summary.get("treatments", {}).items():
+        findings = entry.get("findings") or [f"{arm}: no segment differs clearly from the rest"]
+        for finding in findings:
+            out.print(f"  • {finding}", highlight=False, markup=False)
+
+
+def print_uplift(uplift: dict[str, Any], targeting: pd.DataFrame) -> None:
+    rows = [
+        (f"{r['share']:.0%}", f"{r['uplift_top']:+.4f}", f"{r['incremental']:,.0f} [{r['incremental_ci_low']:,.0f}, {r['incremental_ci_high']:,.0f}]",
+         f"{r['incremental_random']:,.0f}", f"{r['gain_vs_random']:+,.0f} [{r['gain_ci_low']:+,.0f}, {r['gain_ci_high']:+,.0f}]")
+        for _, r in targeting.iterrows()
+    ]
+    title = escape(f"Targeting {uplift.get('treatment')} vs {uplift.get('control')} by predicted uplift (cross-fitted, {uplift.get('n_folds')} folds)")
+    columns = ("top", "lift in top", "incremental [95% CI]", "random pick", "gain [95% CI]")
+    out.print(_table(title, columns, rows, justify={c: "right" for c in columns}))
+    out.print(f"Qini coefficient {uplift.get('qini_coefficient', float('nan')):.5f}, AUUC {uplift.get('auuc', float('nan')):.5f}")
+    out.print(str(uplift.get("sentence", "")), highlight=False, markup=False)
+
+
+def print_plan(plans: dict[str, Any], demand: dict[str, Any]) -> None:
+    rows = []
+    for sid, plan in plans.items():
+        d = demand.get(sid, {})
+        rows.append((
+            escape(str(sid)), f"{plan.get('from_period')}–{plan.get('to_period')}", _number(d.get("median"), ",.0f"),
+            f"[{_number(d.get('lo'), ',.0f')}, {_number(d.get('hi'), ',.0f')}]", _number(plan.get("stock"), ",.0f"),
+            _number(plan.get("make"), ",.0f"), _number(plan.get("stockout_probability"), ".0%"),
+            f"{_number(plan.get('expected_profit'), ',.0f')} [{_number(plan.get('profit_lo'), ',.0f')}, {_number(plan.get('profit_hi'), ',.0f')}]",
+        ))
+    columns = ("series", "periods", "demand median", "interval", "stock", "make", "stock-out", "profit [5–95%]")
+    out.print(_table("How many to make", columns, rows, justify={c: "right" for c in columns[1:]}))
+
+
 # ------------------------------------------------------------------------------------------------
 # Cycles
 
@@ -195,7 +264,7 @@ def print_cycle_summary(result: dict, settings=None) -> None:
         for reason in found.reasons[:4]:
             out.print(f"  • {reason}", highlight=False)
     for title, answer in found.answers.items():
-        out.print(f"[bold]{title}:[/] {answer}", highlight=False)
+        out.print(f"[bold]{title}:[/] {escape(answer)}", highlight=False)
     out.print(f"\nReport:    {result['report']}")
     out.print(f"MLflow:    run [cyan]{result.get('run_name', result['parent_run_id'])}[/] — `make ui`, then {result.get('mlflow_run_url', '')}",
               highlight=False)

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from launchlab.concepts import ConceptsConfig
 from launchlab.config import CycleConfig
-from launchlab.incubation import ABConfig, BassConfig
+from launchlab.incubation import ABConfig, BassConfig, ProductionConfig
+from launchlab.incubation.config import SegmentOptions, UpliftOptions
 from launchlab.insight import InsightConfig
 from launchlab.trends import TrendsConfig
 
@@ -47,6 +48,15 @@ ReadoutSettings = _plain(
     "customer, which variant is the control, and what to test.")
 AdoptionSettings = _plain(
     BassConfig, "AdoptionSettings", "How the adoption curve (Bass diffusion) is fitted to the sales since launch.")
+SegmentSettings = _plain(
+    SegmentOptions, "SegmentSettings", "Whom to target: the customer columns of the launch test (channel, past buyer, "
+    "recency ...) whose groups get a lift of their own, with intervals and shrinkage so small groups do not look like wins.")
+UpliftSettings = _plain(
+    UpliftOptions, "UpliftSettings", "Whom to target first: the customer columns a model learns each customer's lift from, "
+    "judged out of sample, and the share of customers to treat.")
+ProductionSettings = _plain(
+    ProductionConfig, "ProductionSettings", "How many to make: how far ahead demand is forecast from the sales since launch, "
+    "and the price, unit cost and salvage value per unit (empty: assumed, and the report says so).")
 
 
 class AdvancedSettings(BaseModel):
@@ -78,6 +88,11 @@ class AdvancedSettings(BaseModel):
     launch_test: ReadoutSettings = Field(  # type: ignore[valid-type]
         default_factory=lambda: ReadoutSettings(variant_col="variant", metric_col="converted"))
     adoption: AdoptionSettings = Field(default_factory=AdoptionSettings)  # type: ignore[valid-type]
+    segments: SegmentSettings | None = Field(  # type: ignore[valid-type]
+        None, description="Lift per customer group in the launch test. Empty: not analysed.")
+    uplift: UpliftSettings | None = Field(  # type: ignore[valid-type]
+        None, description="Uplift model of the launch test's customers. Empty: nobody is ranked for targeting.")
+    production: ProductionSettings = Field(default_factory=ProductionSettings)  # type: ignore[valid-type]
     task_runner: Literal["default", "dask"] = Field(
         "default", description="dask: spread the embedding and forecasting over a Dask cluster.")
     dask_address: str | None = Field(None, description="Address of an existing Dask cluster, e.g. tcp://10.0.0.5:8786.")
@@ -130,9 +145,12 @@ class CycleForm(BaseModel):
             "trends": {**advanced.trends.model_dump(), "horizon": self.horizon},
             "scoring": advanced.concepts.model_dump(),
             "bass": advanced.adoption.model_dump(),
+            "plan": advanced.production.model_dump(),
         }
         if self.launch_test_file:
-            document["experiment"] = {"path": self.launch_test_file, "ab": advanced.launch_test.model_dump()}
+            document["experiment"] = {"path": self.launch_test_file, "ab": advanced.launch_test.model_dump(),
+                                      "segments": advanced.segments.model_dump() if advanced.segments else None,
+                                      "uplift": advanced.uplift.model_dump() if advanced.uplift else None}
         if self.launch_sales_file:
             document["adoption"] = {"path": self.launch_sales_file}
         return CycleConfig.model_validate(document).resolve(base_dir)
@@ -171,6 +189,9 @@ def form_from_config(config: CycleConfig, base_dir: Path) -> CycleForm:
             concepts=ConceptSettings(**config.scoring.model_dump()),
             launch_test=ReadoutSettings(**config.experiment.ab.model_dump()) if config.experiment else AdvancedSettings().launch_test,
             adoption=AdoptionSettings(**config.bass.model_dump()),
+            segments=SegmentSettings(**config.experiment.segments.model_dump()) if config.experiment and config.experiment.segments else None,
+            uplift=UpliftSettings(**config.experiment.uplift.model_dump()) if config.experiment and config.experiment.uplift else None,
+            production=ProductionSettings(**config.plan.model_dump()),
         ),
     )
 

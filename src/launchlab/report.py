@@ -261,7 +261,134 @@ def incubation_section(folder: Path) -> str:
             for uid, fit in bass.items() if isinstance(fit, dict)
         )
         parts.append("<table><tr><th>series</th><th>p</th><th>q</th><th>m</th><th>peak period</th><th>note</th></tr>" + rows + "</table>")
+    if not record.get("skipped"):
+        headlines = record.get("summary", {}).get("headlines", {})
+        parts.append(targeting_section(folder, headlines))
+        parts.append(production_section(folder, headlines))
     return "".join(parts) or "<p>No launch readout.</p>"
+
+
+def _headline(headlines: dict[str, Any], key: str) -> str:
+    return f"<p class='about'>{esc(headlines[key])}</p>" if headlines.get(key) else ""
+
+
+def targeting_section(folder: Path, headlines: dict[str, Any]) -> str:
+    """Whom to target and the expected gain: segment lifts (raw and shrunk, with intervals), the
+    heterogeneity tests, the cross-fitted Qini curve and the 'treat the top k%' table, from
+    ``segments.parquet``, ``heterogeneity.parquet``, ``segments.json``, ``uplift_curve.parquet``,
+    ``uplift_targeting.parquet`` and ``uplift.json``."""
+    from launchlab.console import SEGMENT_COLUMNS, segment_rows
+
+    segments, summary = _read(folder, "segments"), _read_json(folder, "segments.json")
+    curve, targeting, uplift = _read(folder, "uplift_curve"), _read(folder, "uplift_targeting"), _read_json(folder, "uplift.json")
+    if not headlines.get("whom_to_target") and segments is None and uplift is None:
+        return ""
+    parts = ["<h3>Whom to target</h3>", _headline(headlines, "whom_to_target")]
+    if segments is not None and summary is not None and len(segments):
+        binary = summary.get("metric_type") == "binary"
+        parts.append(_segment_plot(segments, binary))
+        rows = "".join("<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in segment_rows(segments, binary=binary))
+        parts.append(
+            f"<p class='muted'>Lift of {esc(summary.get('metric'))} against {esc(summary.get('control'))} per segment, 95% intervals; "
+            f"p-values adjusted across all segments ({esc(summary.get('correction'))}); the shrunk lift is pulled towards the "
+            "overall lift by empirical Bayes, more for small segments (columns with fewer than four levels are not shrunk).</p>"
+            "<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in SEGMENT_COLUMNS) + "</tr>" + rows + "</table>"
+        )
+        het = _read(folder, "heterogeneity")
+        if het is not None and len(het):
+            parts.append("<p class='muted'>Does the effect vary at all? " + "; ".join(
+                f"{esc(r['column'])}: {esc(r['test'])} p = {r['p_value']:.3g}" for _, r in het.iterrows() if r["p_value"] == r["p_value"]
+            ) + ".</p>")
+    if uplift is not None and curve is not None:
+        parts.append(_qini_plot(curve, uplift))
+    parts.append("<h3>Expected gain</h3>" + _headline(headlines, "expected_gain"))
+    if targeting is not None and len(targeting):
+        rows = "".join(
+            f"<tr><td class='num'>{r['share']:.0%}</td><td class='num'>{r['uplift_top']:+.4f}</td>"
+            f"<td class='num'>{r['incremental']:,.0f} [{r['incremental_ci_low']:,.0f}, {r['incremental_ci_high']:,.0f}]</td>"
+            f"<td class='num'>{r['incremental_random']:,.0f}</td>"
+            f"<td class='num'>{r['gain_vs_random']:+,.0f} [{r['gain_ci_low']:+,.0f}, {r['gain_ci_high']:+,.0f}]</td></tr>"
+            for _, r in targeting.iterrows()
+        )
+        parts.append("<table><tr><th>treat the top</th><th>lift among them</th><th>incremental [95% CI]</th><th>random pick of as many</th>"
+                     "<th>gain over random [95% CI]</th></tr>" + rows + "</table>")
+    return "".join(parts)
+
+
+def _segment_plot(segments: pd.DataFrame, binary: bool) -> str:
+    """Each tested segment's lift (grey) and shrunk lift (blue) with 95% intervals."""
+    tested = segments[segments["tested"]] if "tested" in segments else segments
+    if tested.empty:
+        return ""
+    scale = 100.0 if binary else 1.0
+    fig, ax = _figure(9, 0.32 * len(tested) + 1)
+    y = np.arange(len(tested))
+    raw, shrunk = tested["lift_abs"] * scale, tested["shrunk_lift_abs"].fillna(tested["lift_abs"]) * scale
+    ax.errorbar(raw, y + 0.15, xerr=[raw - tested["ci_low"] * scale, tested["ci_high"] * scale - raw], fmt="o", color="#999", label="lift")
+    lo = tested["shrunk_ci_low"].fillna(tested["ci_low"]) * scale
+    hi = tested["shrunk_ci_high"].fillna(tested["ci_high"]) * scale
+    ax.errorbar(shrunk, y - 0.15, xerr=[shrunk - lo, hi - shrunk], fmt="o", color="#2563eb", label="shrunk towards the overall lift")
+    ax.axvline(0, color="#333", linewidth=0.8)
+    labels = [f"{str(c)[:20]} = {str(lv)[:18]}" + (f" ({str(v)[:12]})" if tested["variant"].nunique() > 1 else "")
+              for c, lv, v in zip(tested["column"], tested["level"], tested["variant"])]
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("lift (percentage points)" if binary else "lift")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.5 / (0.32 * len(tested) + 1) - 0.08), ncol=2)
+    return _png(fig)
+
+
+def _qini_plot(curve: pd.DataFrame, uplift: dict[str, Any]) -> str:
+    """Incremental outcomes when the top share by predicted uplift is treated, against random targeting."""
+    n = float(uplift.get("rule", {}).get("population") or 1.0)
+    fig, ax = _figure(9, 3.2)
+    ax.plot(curve["share"] * 100, curve["qini"] * n, color="#2563eb", label="by predicted uplift (cross-fitted)")
+    ax.plot(curve["share"] * 100, curve["random"] * n, "--", color="#777", label="random targeting")
+    share = uplift.get("rule", {}).get("share")
+    if isinstance(share, (int, float)):
+        ax.axvline(share * 100, color="#16a34a", linewidth=0.8, label=f"the rule: top {share:.0%}")
+    ax.set_xlabel("customers treated, best first (%)")
+    ax.set_ylabel(f"incremental {str(uplift.get('metric'))[:30]}")
+    ax.set_title(f"Qini curve, coefficient {uplift.get('qini_coefficient', float('nan')):.4g}", fontsize=10)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def production_section(folder: Path, headlines: dict[str, Any]) -> str:
+    """How many to make: the demand fan chart with the planned stock, and the plan per series,
+    from ``demand_forecast.parquet``, ``demand.json`` and ``plan.json``."""
+    plans, demand, forecast = _read_json(folder, "plan.json"), _read_json(folder, "demand.json"), _read(folder, "demand_forecast")
+    if not headlines.get("how_many_to_make") and plans is None:
+        return ""
+    parts = ["<h3>How many to make</h3>", _headline(headlines, "how_many_to_make")]
+    if plans and forecast is not None and len(forecast):
+        sid = next(iter(plans))
+        f = forecast[forecast["unique_id"] == sid].sort_values("step")
+        x = pd.to_datetime(f["ds"]) if f["ds"].notna().all() else f["period"]
+        fig, ax = _figure(9, 3.2)
+        for lo, hi, alpha in (("q05", "q95", 0.15), ("q10", "q90", 0.22), ("q25", "q75", 0.35)):
+            if lo in f and hi in f:
+                ax.fill_between(x, f[lo], f[hi], color="#ea580c", alpha=alpha, linewidth=0)
+        ax.plot(x, f["q50"], color="#ea580c", label="median demand (bands: 50%, 80%, 90%)")
+        ax.axhline(plans[sid]["stock"], color="#111", linestyle="--", linewidth=1, label=f"planned stock {plans[sid]['stock']:,.0f}")
+        ax.set_ylabel("cumulative demand from now")
+        ax.set_title(f"Demand for {str(sid)[:50]} over the next {len(f)} periods", fontsize=10)
+        ax.legend(fontsize=8, loc="upper left")
+        parts.append(_png(fig))
+    if plans:
+        rows = "".join(
+            f"<tr><td>{esc(sid)}</td><td class='num'>{esc(p.get('from_ds') or p.get('from_period'))} – {esc(p.get('to_ds') or p.get('to_period'))}</td>"
+            f"<td class='num'>{(demand or {}).get(sid, {}).get('median', float('nan')):,.0f} [{(demand or {}).get(sid, {}).get('lo', float('nan')):,.0f}, "
+            f"{(demand or {}).get(sid, {}).get('hi', float('nan')):,.0f}]</td><td class='num'>{p['stock']:,.0f}</td>"
+            f"<td class='num'>{p['service_level']:.0%}</td><td class='num'>{p['stockout_probability']:.0%}</td>"
+            f"<td class='num'>{p['expected_profit']:,.0f} [{p['profit_lo']:,.0f}, {p['profit_hi']:,.0f}]</td><td>{esc(p.get('economics'))}</td></tr>"
+            for sid, p in plans.items()
+        )
+        parts.append("<table><tr><th>series</th><th>periods</th><th>demand median [interval]</th><th>stock</th><th>service level</th>"
+                     "<th>stock-out</th><th>expected profit [5–95%]</th><th>economics</th></tr>" + rows + "</table>")
+        parts.append("<p class='muted'>Demand intervals come from a residual bootstrap of the Bass fit, widened by split-conformal "
+                     "calibration on simulated launches; the stock is the newsvendor quantile at the service level.</p>")
+    return "".join(parts)
 
 
 # How each stage's folder is shown; the stage table gives the order and the titles.
@@ -287,7 +414,8 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
     shown = ran or list(stages.STAGES)
     run_ids = {k: v.get("run_id") for k, v in stage_results.items()}
     body = "".join(
-        f"<h2>{i}. {esc(stage.title)}</h2>{_SECTIONS[stage.name](paths[stage.name])}" for i, stage in enumerate(shown, start=1)
+        f"<h2>{i}. {esc(stage.title)}</h2>{_notes_on_inputs(stage, config)}{_SECTIONS[stage.name](paths[stage.name])}"
+        for i, stage in enumerate(shown, start=1)
     )
     about = "".join(f"<li>{esc(note)}</li>" for note in config.data_notes)
     about = f"<div class='about'><b>About this data</b><ul>{about}</ul></div>" if about else ""
@@ -305,6 +433,14 @@ def build_report(config, stage_results: dict[str, dict[str, Any]] | None = None,
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def _notes_on_inputs(stage, config) -> str:
+    """The config's data notes that name one of the stage's input files (e.g. that the launch test
+    is simulated), repeated at the top of its section for readers who jump there."""
+    names = {Path(path).name for path in stage.inputs(config).files.values()}
+    notes = [note for note in config.data_notes if any(name in note for name in names)]
+    return "".join(f"<p class='about'><b>About this data:</b> {esc(note)}</p>" for note in notes)
 
 
 def executive_summary(found: CycleSummary) -> str:

@@ -123,3 +123,16 @@ def test_demand_interval_coverage_on_many_simulated_tails():
 def test_bad_series_is_one_clear_error():
     with pytest.raises(InputError, match="missing column 'y'"):
         forecast_demand(pd.DataFrame({"unique_id": ["a"], "ds": [1]}))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_series_too_wild_to_resample_is_left_out_with_a_warning_and_alone_is_one_clear_error():
+    # found by the CLI fuzz test: sales of 1e300 between zeros overflow every bootstrap replicate
+    wild = pd.DataFrame({"unique_id": "wild", "ds": np.arange(1, 9),
+                         "y": [1e300, 3, 1e300, 0, 1e300, 0, 0, 0]})
+    calm = simulate_bass_curves(1, length=(16, 16), seed=4)
+    res = forecast_demand(pd.concat([calm, wild], ignore_index=True), config=DemandConfig(horizon=3, n_bootstrap=100))
+    assert set(res.artifacts["demand.json"]) == set(calm["unique_id"])
+    assert any(w.startswith("no demand forecast for wild: its sales scatter") for w in res.warnings)
+    with pytest.raises(InputError, match="no demand forecast: wild"):
+        forecast_demand(wild, config=DemandConfig(horizon=3, n_bootstrap=100))

@@ -144,6 +144,14 @@ SCHEMAS: dict[str, dict[str, st.SearchStrategy]] = {
         "variant": st.sampled_from(["control", "treatment"]),
         "converted": st.sampled_from(["0", "1"]),
     },
+    "customers": {
+        "user_id": st.integers(0, 5000).map(lambda i: f"u{i}"),
+        "variant": st.sampled_from(["control", "treatment"]),
+        "converted": st.sampled_from(["0", "1"]),
+        "channel": st.sampled_from(["app", "web", "email"]),
+        "petite": st.sampled_from(["0", "1"]),
+        "recency_days": st.integers(1, 365).map(str),
+    },
 }
 SCHEMAS["any"] = {name: st.sampled_from(EVIL_CELLS) for name in COLUMNS}
 

@@ -3,8 +3,8 @@ launch decision, and incubation marketing: segment effects, uplift targeting, ho
 
 from launchlab.incubation.ab import read_out_ab
 from launchlab.incubation.bass import BassDiffusion, fit_bass, track_bass
-from launchlab.incubation.config import (ABConfig, BassConfig, DemandConfig, ImpactConfig, PlanConfig, SegmentConfig,
-                                         UpliftConfig)
+from launchlab.incubation.config import (ABConfig, BassConfig, DemandConfig, DemandOptions, ImpactConfig, PlanConfig,
+                                         ProductionConfig, SegmentConfig, SegmentOptions, UpliftConfig, UpliftOptions)
 from launchlab.incubation.decision import decide
 from launchlab.incubation.impact import estimate_impact
 from launchlab.incubation.plan import forecast_demand, plan_production
@@ -16,10 +16,14 @@ __all__ = [
     "BassConfig",
     "BassDiffusion",
     "DemandConfig",
+    "DemandOptions",
     "ImpactConfig",
     "PlanConfig",
+    "ProductionConfig",
     "SegmentConfig",
+    "SegmentOptions",
     "UpliftConfig",
+    "UpliftOptions",
     "UpliftModel",
     "decide",
     "estimate_impact",

@@ -133,8 +133,11 @@ class ExperimentColumns(BaseModel):
     )
 
 
-class SegmentConfig(ExperimentColumns):
-    """Options for :func:`estimate_segments`."""
+class SegmentOptions(BaseModel):
+    """What :func:`estimate_segments` analyses, apart from the experiment's columns (a cycle takes
+    those from its A/B readout)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     segment_cols: list[str] = Field(default_factory=list, description="Columns whose levels are the segments.")
     treatments: list[str] | None = Field(None, description="Treatment arms to analyse; None means every arm but control.")
@@ -150,8 +153,15 @@ class SegmentConfig(ExperimentColumns):
     )
 
 
-class UpliftConfig(ExperimentColumns):
-    """Options for :func:`fit_uplift`."""
+class SegmentConfig(ExperimentColumns, SegmentOptions):
+    """Options for :func:`estimate_segments`: the experiment's columns and the segment options."""
+
+
+class UpliftOptions(BaseModel):
+    """What :func:`fit_uplift` models, apart from the experiment's columns (a cycle takes those
+    from its A/B readout)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     covariate_cols: list[str] = Field(
         default_factory=list,
@@ -170,6 +180,10 @@ class UpliftConfig(ExperimentColumns):
     seed: int = 42
 
 
+class UpliftConfig(ExperimentColumns, UpliftOptions):
+    """Options for :func:`fit_uplift`: the experiment's columns and the uplift options."""
+
+
 # Split-conformal stretches of the bootstrap's log distances below / above the median, found on
 # 200 simulated Bass curves (bench/bench_incubation.py --part calibrate; seeds disjoint from the
 # evaluation): 3.797 below, 0.818 above. Calibration only ever widens: simulations are the Bass
@@ -178,8 +192,9 @@ class UpliftConfig(ExperimentColumns):
 SCALE_LOW, SCALE_HIGH = 3.797, 1.0
 
 
-class DemandConfig(BaseModel):
-    """Options for :func:`forecast_demand`."""
+class DemandOptions(BaseModel):
+    """How :func:`forecast_demand` forecasts, apart from how the series is read (a cycle takes
+    that from its Bass settings)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -192,9 +207,14 @@ class DemandConfig(BaseModel):
     scale_high: float = Field(
         SCALE_HIGH, gt=0, description="Stretch of the log distance from the median to the upper quantiles (calibration)."
     )
+    seed: int = 42
+
+
+class DemandConfig(DemandOptions):
+    """Options for :func:`forecast_demand`."""
+
     cumulative: bool = Field(False, description="y holds cumulative adoptions instead of per-period ones.")
     fit_periods: int | None = Field(None, ge=3, description="Use only the first k periods after launch.")
-    seed: int = 42
 
 
 class PlanConfig(BaseModel):
@@ -215,3 +235,20 @@ class PlanConfig(BaseModel):
         if not self.salvage <= self.unit_cost < self.price:
             raise ValueError("need salvage <= unit_cost < price, or no quantity is worth making")
         return self
+
+
+class ProductionConfig(BaseModel):
+    """How many to make, in a cycle: the demand forecast over the adoption series and the
+    newsvendor's economics."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    demand: DemandOptions = Field(default_factory=DemandOptions)
+    economics: PlanConfig | None = Field(
+        None, description="Price, unit cost, salvage (and service level, stock on hand) per unit; None: PlanConfig's "
+                          "defaults (a 40% margin), reported as assumed."
+    )
+
+    def demand_config(self, bass: BassConfig) -> DemandConfig:
+        """The demand forecast's settings, reading the adoption series as the Bass fit ``bass`` does."""
+        return DemandConfig(**self.demand.model_dump(), cumulative=bass.cumulative, fit_periods=bass.fit_periods)

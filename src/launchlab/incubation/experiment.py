@@ -140,6 +140,20 @@ def check_binary(data: pd.DataFrame, values: np.ndarray, col: str, source: str) 
         )
 
 
+def coerce_covariate(values: pd.Series) -> pd.Series:
+    """A customer column as the segment and uplift analyses read it: numbers when every filled
+    cell is one (files are read as text), text otherwise; blank cells and words such as ``NA``
+    are missing."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return values
+    text = values.astype("string").str.strip()
+    blank = (text.isna() | text.str.lower().isin(_BLANK_WORDS)).fillna(True).to_numpy()
+    numbers = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
+    if (~blank).any() and numbers[~blank].notna().all():
+        return numbers
+    return text.astype(object).mask(blank)
+
+
 def numeric_column(data: pd.DataFrame, col: str, source: str) -> pd.Series:
     values, _ = coerce_metric(data, col, source)
     return values

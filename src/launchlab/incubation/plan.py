@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from launchlab.errors import InputError
 from launchlab.incubation.bass import BassDiffusion, bass_adoptions, fit_bass, refit_bass_batch
 from launchlab.incubation.config import BassConfig, DemandConfig, PlanConfig
 from launchlab.jsonable import metric_key, to_jsonable
@@ -76,7 +77,8 @@ def demand_paths(obs: np.ndarray, horizon: int, *, n_bootstrap: int, rng: np.ran
     ``obs`` are per-period adoptions of periods 1..T after launch. Returns (replicates, horizon):
     cumulative demand through each future period. Noise is multiplicative on ``y + c`` with
     ``c = floor_share * max(obs)``: where the curve has decayed to nearly nothing, sales of a
-    hundredth of the peak are noise around zero, not a thousand-fold miss of the curve.
+    hundredth of the peak are noise around zero, not a thousand-fold miss of the curve. No rows
+    when the noise is so wide that every resampled history sells nothing.
     """
     obs = np.asarray(obs, dtype=float)
     c = max(1.0, floor_share * float(obs.max()))
@@ -92,6 +94,8 @@ def demand_paths(obs: np.ndarray, horizon: int, *, n_bootstrap: int, rng: np.ran
     noise = _ar_paths(rng, n_bootstrap, n, rho, innov)
     Yb = np.maximum((fitted + c) * np.exp(noise) - c, 0.0)
     keep = Yb.sum(axis=1) > 0
+    if not keep.any():
+        return np.empty((0, horizon))
     theta = refit_bass_batch(Yb[keep], (p, q, m))
     future_t = t_all[n:]
     curves = np.stack([bass_adoptions(future_t, *row) for row in theta])
@@ -158,15 +162,21 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
     rng = np.random.default_rng(cfg.seed)
     fits = fitted.artifacts["bass.json"]
     curves = fitted.tables["bass_fit"]
-    rows, samples, summary = [], [], {}
+    rows, samples, summary, skipped = [], [], {}, []
     a = (1 - cfg.interval) / 2
     qs = sorted({*QUANTILES, a, 1 - a})
     for sid, f in fits.items():
         curve = curves[curves[UNIQUE_ID] == sid]
         obs = _observed(curve)
         paths = demand_paths(obs, cfg.horizon, n_bootstrap=cfg.n_bootstrap, rng=rng, fit=(f["p"], f["q"], f["m"]))
-        median = np.median(paths, axis=0)
-        calibrated = np.maximum(_scale_log(paths, median, cfg.scale_low, cfg.scale_high), 0.0)
+        paths = paths[np.isfinite(paths).all(axis=1)]
+        if len(paths):
+            with np.errstate(over="ignore", invalid="ignore"):
+                calibrated = np.maximum(_scale_log(paths, np.median(paths, axis=0), cfg.scale_low, cfg.scale_high), 0.0)
+            calibrated = calibrated[np.isfinite(calibrated).all(axis=1)]
+        if not len(paths) or not len(calibrated):
+            skipped.append(sid)
+            continue
         quant = np.quantile(calibrated, qs, axis=0)
         last = int(f["last_period"])
         future = curve[curve["period"] > last].sort_values("period").head(cfg.horizon)
@@ -184,6 +194,16 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
                         "interval": cfg.interval, "scale_low": cfg.scale_low, "scale_high": cfg.scale_high,
                         "adopted_so_far": f["adopted_so_far"],
                         "warning": f["warning"]}
+    warnings = list(fitted.warnings)
+    quarantined = fitted.quarantine if fitted.quarantine is not None else pd.DataFrame(columns=[UNIQUE_ID, "reason"])
+    for sid, reasons in quarantined[~quarantined[UNIQUE_ID].astype(str).isin(set(map(str, fits)))].groupby(UNIQUE_ID)["reason"]:
+        warnings.append(f"no demand forecast for {sid}: {reasons.mode().iloc[0]}")
+    if skipped:
+        warnings.append(f"no demand forecast for {', '.join(map(str, skipped))}: its sales scatter so widely around the "
+                        "adoption curve that no resampled history gives a usable forecast")
+    if not summary:
+        raise InputError(f"no demand forecast: {warnings[-1].removeprefix('no demand forecast for ')}",
+                         fix="check the sales figures of the adoption series")
     metrics = {k: v for k, v in fitted.metrics.items() if k.startswith("rows_") or k == "series_fitted"}
     for sid, s in summary.items():
         key = metric_key(sid)
@@ -197,7 +217,7 @@ def forecast_demand(series: pd.DataFrame, *, config: DemandConfig | None = None)
         quarantine=fitted.quarantine,
         summary=to_jsonable({sid: {k: s[k] for k in ("median", "lo", "hi")} for sid, s in summary.items()}),
         artifacts={"demand.json": to_jsonable(summary)},
-        warnings=fitted.warnings,
+        warnings=warnings,
     )
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from launchlab.errors import InputError
 from launchlab.incubation.config import ExperimentColumns
-from launchlab.incubation.experiment import coerce_metric, variant_labels
+from launchlab.incubation.experiment import coerce_covariate, coerce_metric, variant_labels
 from launchlab.schemas import REASON, SOURCE_ROW
 
 
@@ -57,7 +57,9 @@ def split_arms(
 ) -> Arms:
     """Clean a unit-level experiment for per-unit analyses.
 
-    Rows with a missing arm label, a missing outcome, a missing value in one of ``covariates``,
+    Covariates written as text are read as numbers when every filled cell is one
+    (:func:`~launchlab.incubation.experiment.coerce_covariate`). Rows with a missing arm label,
+    a missing outcome, a missing value in one of ``covariates``,
     or an arm that is neither the control nor one of ``treatments`` (None: every arm) are set
     aside; the first three are quarantined with a reason, rows of arms not asked for are simply
     left out. Raises :class:`InputError` for a missing column, a single arm, an unknown control
@@ -73,6 +75,8 @@ def split_arms(
             raise InputError(f"missing column {col!r} (available columns: {available})", file=source, column=col,
                              fix=f"pass {option} naming a column of the file")
     data = data.reset_index(drop=True)
+    if covariates:
+        data = data.assign(**{col: coerce_covariate(data[col]) for col in dict.fromkeys(covariates)})
     if len(data) == 0:
         raise InputError("the experiment has no rows", file=source, fix="check the file and its filters")
     variant = variant_labels(data[columns.variant_col])

@@ -198,6 +198,31 @@ def qini_coefficient(score: np.ndarray, y: np.ndarray, t: np.ndarray, *, points:
     return float((c["qini"] - c["random"]).iloc[1:].mean())
 
 
+def qini_standard_error(score: np.ndarray, y: np.ndarray, t: np.ndarray, *, points: int = 100,
+                        n_bootstrap: int = 400, seed: int = 0) -> float:
+    """Bootstrap standard error of :func:`qini_coefficient` over the customers (Poisson weights),
+    the ranking held fixed: how much the coefficient of these scores moves with the sample it is
+    measured on, as a binomial standard error does for a fixed classifier's accuracy."""
+    score, y, t = np.asarray(score, dtype=float), np.asarray(y, dtype=float), np.asarray(t).astype(int)
+    n = score.size
+    order = np.lexsort((np.random.default_rng(seed).random(n), -score))
+    ys, ts = y[order], t[order].astype(float)
+    k = np.clip(np.round(np.arange(1, points + 1) / points * n).astype(int), 1, n) - 1
+    share = (k + 1) / n
+    rng = np.random.default_rng(seed + 1)
+    draws = []
+    for start in range(0, n_bootstrap, 50):
+        w = rng.poisson(1.0, size=(min(50, n_bootstrap - start), n)).astype(float)
+        nt, nc = np.cumsum(w * ts, axis=1)[:, k], np.cumsum(w * (1 - ts), axis=1)[:, k]
+        yt, yc = np.cumsum(w * ts * ys, axis=1)[:, k], np.cumsum(w * (1 - ts) * ys, axis=1)[:, k]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            qini = np.where(nc > 0, yt - yc * nt / nc, 0.0) / w.sum(axis=1, keepdims=True)
+        draws.append((qini - share * qini[:, -1:]).mean(axis=1))
+    boot = np.concatenate(draws) if draws else np.empty(0)
+    boot = boot[np.isfinite(boot)]
+    return float(boot.std(ddof=1)) if boot.size > 1 else math.nan
+
+
 def auuc(score: np.ndarray, y: np.ndarray, t: np.ndarray, *, points: int = 100, seed: int = 0) -> float:
     """Area under the uplift curve per customer (mean over the ``points`` targeting depths)."""
     return float(uplift_curves(score, y, t, points=points, seed=seed)["uplift"].iloc[1:].mean())
@@ -290,14 +315,32 @@ def _pick_treatment(arms_y: pd.Series, variant: pd.Series, control: str, treatme
     return max(treatments, key=lambda v: means[v])
 
 
+def _require_enough(y: np.ndarray, t: np.ndarray, binary: bool, names: dict[int, str], cfg: UpliftConfig,
+                    source: str) -> None:
+    """Every arm (and, for a 0/1 outcome, every arm and outcome) needs two units per fold and at
+    least 10, so each fold's boosters get both outcomes and an early-stopping split that holds
+    both (scikit-learn's stratified split needs two units of each class)."""
+    need = max(2 * cfg.n_folds, 10)
+    for arm in (0, 1):
+        cells = [(f"{cfg.metric_col} = {v:g}", int(((t == arm) & (y == v)).sum())) for v in (0.0, 1.0)] if binary \
+            else [("units", int((t == arm).sum()))]
+        for what, count in cells:
+            if count < need:
+                raise InputError(
+                    f"too few units for an uplift model: variant {names[arm]!r} has {count} with {what}, "
+                    f"{need} are needed ({cfg.n_folds} folds)", file=source, column=cfg.metric_col,
+                    fix="collect more units, or use fewer folds")
+
+
 def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source: str = "<experiment>") -> StageResult:
     """Learn whom the treatment helps most, judge that out of sample, and state a targeting rule.
 
     ``data``: unit-level experiment with the arm, the outcome and the ``covariate_cols``.
     Returns ``tables["uplift_curve"]`` (Qini and uplift curves of the cross-fitted scores,
     with the random line), ``tables["uplift_targeting"]`` (top 10/20/30/50% vs random, with
-    intervals; the row ``share == target_share`` is the rule), ``metrics`` (``qini_coefficient``,
-    ``auuc``, ``uplift_top_<k>``, ``gain_vs_random_top_<k>``, ``rule_incremental`` ...),
+    intervals; the row ``share == target_share`` is the rule), ``metrics`` (``qini_coefficient``
+    with its bootstrap ``qini_coefficient_se``, ``auuc``, ``uplift_top_<k>``,
+    ``gain_vs_random_top_<k>``, ``rule_incremental`` ...),
     ``artifacts["uplift.json"]`` and ``models["launchlab-uplift"]``, the model refitted on all
     customers for scoring new ones.
     """
@@ -313,6 +356,7 @@ def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source
                       treatments=[cfg.treatment] if cfg.treatment else None, source=source)
     treatment = _pick_treatment(arms.y, arms.variant, arms.control, arms.treatments)
     frame, y, t = arms.pair(treatment)
+    _require_enough(y, t, arms.binary, {1: treatment, 0: arms.control}, cfg, source)
     X = frame[list(cfg.covariate_cols)].reset_index(drop=True)
     model = UpliftModel(learner=cfg.learner, random_state=cfg.seed)
     scores = cross_fit_scores(model, X, y, t, n_folds=cfg.n_folds, seed=cfg.seed)
@@ -327,7 +371,9 @@ def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source
     metrics: dict[str, float] = {
         "rows_in": float(arms.rows_in), "rows_used": float(len(y)), "rows_quarantined": float(len(arms.quarantine)),
         "rows_other_arms": float(arms.rows_in - len(y) - len(arms.quarantine)),
-        "qini_coefficient": qini, "auuc": area, "auuc_random": float(curve["random"].iloc[1:].mean()),
+        "qini_coefficient": qini,
+        "qini_coefficient_se": qini_standard_error(scores, y, t, n_bootstrap=cfg.n_bootstrap, seed=cfg.seed),
+        "auuc": area, "auuc_random": float(curve["random"].iloc[1:].mean()),
         "rule_share": cfg.target_share, "rule_incremental": float(rule["incremental"]),
         "rule_incremental_ci_low": float(rule["incremental_ci_low"]),
         "rule_incremental_ci_high": float(rule["incremental_ci_high"]),
@@ -346,7 +392,8 @@ def fit_uplift(data: pd.DataFrame, *, config: UpliftConfig | None = None, source
     artifact = {
         "treatment": treatment, "control": arms.control, "metric": cfg.metric_col,
         "covariates": list(cfg.covariate_cols), "learner": cfg.learner, "n_folds": cfg.n_folds,
-        "qini_coefficient": qini, "auuc": area, "uplift_all": float(rule["uplift_all"]),
+        "qini_coefficient": qini, "qini_coefficient_se": metrics["qini_coefficient_se"], "auuc": area,
+        "uplift_all": float(rule["uplift_all"]),
         "rule": {k: rule[k] for k in ("share", "threshold", "population", "targeted", "uplift_top",
                                       "uplift_top_ci_low", "uplift_top_ci_high", "incremental",
                                       "incremental_ci_low", "incremental_ci_high", "incremental_random",

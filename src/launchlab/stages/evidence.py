@@ -63,7 +63,10 @@ def concepts(result: StageResult) -> dict[str, float]:
 
 def incubation(result: StageResult) -> dict[str, float]:
     """Adoption model: R² of the Bass curve of the registered (primary) series on its periods,
-    with the Olkin-Finn approximation of its standard error (3 parameters)."""
+    with the Olkin-Finn approximation of its standard error (3 parameters). The uplift model's
+    evidence is logged by :func:`launchlab.incubation.fit_uplift` itself (the cross-fitted Qini
+    coefficient, its bootstrap standard error and the customers it was measured on), since only
+    it holds the out-of-fold scores."""
     fits = result.artifacts.get("bass.json") or {}
     fit = fits.get(result.params.get("bass.primary_series")) if isinstance(fits, dict) else None
     if not isinstance(fit, dict) or fit.get("r2") is None:
@@ -73,6 +76,16 @@ def incubation(result: StageResult) -> dict[str, float]:
         return {}
     variance = 4 * r2 * (1 - r2) ** 2 * (n - 3 - 1) ** 2 / ((n**2 - 1) * (n + 3))
     return {"bass_r2": r2, "bass_r2_se": math.sqrt(max(variance, 0.0)), "bass_n_points": float(n)}
+
+
+def _customers(model: Any) -> pd.DataFrame | None:
+    """Two customers in the columns the uplift model was fitted on: its first levels of each text
+    column, 0 and 1 for each number."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return None
+    levels = getattr(model, "categories_", {})
+    return pd.DataFrame({str(col): (levels[j] * 2)[:2] if levels.get(j) else [0.0, 1.0] for j, col in enumerate(names)})
 
 
 def _auc_se(auc: float, positives: int, negatives: int) -> float:
@@ -87,7 +100,7 @@ def _auc_se(auc: float, positives: int, negatives: int) -> float:
 def input_examples(result: StageResult) -> dict[str, Any]:
     """A small input example per registered model, from what the model itself holds: need
     centroids for the models that read embeddings of the same width, the first periods after
-    launch for the adoption curve. Models whose input cannot be shown by example (the forecaster
+    launch for the adoption curve, two customers in the uplift model's covariates. Models whose input cannot be shown by example (the forecaster
     reads a horizon, the layer-feature sentiment head reads hidden states) get none."""
     examples: dict[str, Any] = {}
     for name, model in result.models.items():
@@ -95,6 +108,9 @@ def input_examples(result: StageResult) -> dict[str, Any]:
             continue
         if name == "launchlab-adoption":
             examples[name] = pd.DataFrame({"period": np.arange(1, 4, dtype=np.float64)})
+            continue
+        if name == "launchlab-uplift":
+            examples[name] = _customers(model)
             continue
         centroids = getattr(model, "centroids_", None)
         if centroids is None:

@@ -76,14 +76,24 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name=INCUBATION,
         folder="incubation",
-        title="Launch readout — scale, iterate or stop",
+        title="Launch readout — scale, iterate or stop; whom to target, how many to make",
         run=incubation.run,
         inputs=incubation.inputs,
-        headline=(Headline("ab_srm_p_value", "sample_ratio_check_p"), Headline("bass_r2", "adoption_curve_r2", "higher")),
-        champions={"launchlab-adoption": ChampionMetric(
-            "bass_r2", se="bass_r2_se", n="bass_n_points",
-            absent="the adoption curve's fit is measured once the series has at least 5 periods with some variation",
-        )},
+        headline=(Headline("ab_srm_p_value", "sample_ratio_check_p"), Headline("bass_r2", "adoption_curve_r2", "higher"),
+                  Headline("uplift_qini_coefficient", "uplift_qini_coefficient", "higher"),
+                  Headline("uplift_rule_incremental", "incremental_outcomes_of_targeting", "higher"),
+                  Headline("plan_make", "units_to_make")),
+        champions={
+            "launchlab-adoption": ChampionMetric(
+                "bass_r2", se="bass_r2_se", n="bass_n_points",
+                absent="the adoption curve's fit is measured once the series has at least 5 periods with some variation",
+            ),
+            "launchlab-uplift": ChampionMetric(
+                "uplift_qini_coefficient", se="uplift_qini_coefficient_se", n="uplift_rows_used",
+                absent="the uplift model is fitted and judged (cross-fitted Qini coefficient) only when experiment.uplift "
+                "names customer covariates",
+            ),
+        },
         skip=incubation.skip,
         evidence=evidence.incubation,
     ),
