@@ -20,3 +20,19 @@ def test_the_form_round_trips_targeting_and_the_production_plan(tmp_path):
     trial = form.model_copy(update={"advanced": form.advanced.model_copy(update={"segments": None, "uplift": None})})
     cleared = trial.to_config(tmp_path, "trial").experiment
     assert cleared.segments is None and cleared.uplift is None and cleared.path == config.experiment.path
+
+
+def test_the_form_a_person_reads_has_no_docstring_markup():
+    # Prefect shows every setting's description in the custom-run form: a class docstring with
+    # Sphinx roles or literals reaches it as raw markup.
+    import re
+
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.launch_cycle import launch_cycle_form, launch_readout
+
+    markup = re.compile(r":(func|class|data|meth|mod):`|``")
+    for flow in (launch_cycle_form, launch_readout):
+        schema = parameter_schema(flow).model_dump()
+        shown = [schema["properties"], *schema["definitions"].values()]
+        assert not [text for text in map(str, shown) if markup.search(text)], flow.name

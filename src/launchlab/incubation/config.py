@@ -193,8 +193,8 @@ SCALE_LOW, SCALE_HIGH = 3.797, 1.0
 
 
 class DemandOptions(BaseModel):
-    """How :func:`forecast_demand` forecasts, apart from how the series is read (a cycle takes
-    that from its Bass settings)."""
+    """How the demand forecast of the new product is made, apart from how the series is read (a
+    cycle takes that from its Bass settings)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -218,7 +218,7 @@ class DemandConfig(DemandOptions):
 
 
 class PlanConfig(BaseModel):
-    """Economics of the newsvendor in :func:`plan_production` (per unit, any currency)."""
+    """Economics of the production plan (the newsvendor rule), per unit, in any currency."""
 
     model_config = ConfigDict(extra="forbid")
 

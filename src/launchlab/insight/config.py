@@ -8,7 +8,8 @@ import pydantic
 
 
 class EmergingConfig(pydantic.BaseModel):
-    """How the insight stage looks for emerging sub-needs inside needs (``launchlab.insight.emerging``).
+    """How the insight stage looks for emerging sub-needs: small groups of mentions inside a need
+whose share grows over time.
 
     Runs when the reviews have dates spanning at least three times the shortest recent window.
     """
