@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from launchlab.embeddings import HashingEmbedder
 from launchlab.errors import InputError
 from launchlab.insight import InsightConfig, discover_needs
-from launchlab.insight.stage import calibration_error
+from launchlab.insight.stage_sentiment import calibration_error
 
 EMB = HashingEmbedder()
 NEEDS_COLUMNS = ["need_id", "label", "keywords", "n_reviews", "share", "sentiment_mean", "neg_share", "quotes", "centroid"]

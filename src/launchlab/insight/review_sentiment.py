@@ -102,7 +102,7 @@ def aggregate_reviews(
     """Review sentiment in [-1, 1] from mention polarities: the review head's when given, else the
     plain mean of the mentions."""
     if head is None:
-        from launchlab.insight.stage import review_mean
+        from launchlab.insight.stage_sentiment import review_mean
 
         return review_mean(polarity, owner, n_reviews)
     return review_polarity(head, polarity, texts, owner, n_reviews)
@@ -148,7 +148,7 @@ def balanced_calibration(p: np.ndarray, y: np.ndarray, *, seed: int | None = Non
     ``p(positive)`` against ``y``, the last two with both classes weighing the same (the class mix
     the head is trained for). With a ``seed``, also a 90% interval of the balanced accuracy from
     ``n_boot`` bootstrap resamples that keep each class' count."""
-    from launchlab.insight.stage import calibration_error
+    from launchlab.insight.stage_sentiment import calibration_error
 
     p, y = np.asarray(p, dtype=np.float64), np.asarray(y).astype(int)
     pred = p > 0.5
@@ -291,7 +291,7 @@ def build(out: Path | None = None, *, seed: int = 42, cache_dir: Path | None = N
     from launchlab.embeddings import SentenceTransformerEmbedder
     from launchlab.insight.mentions import split_mentions
     from launchlab.insight.sentiment import load_default_layer_head
-    from launchlab.insight.stage import review_mean
+    from launchlab.insight.stage_sentiment import review_mean
 
     started = time.perf_counter()
 
