@@ -201,7 +201,8 @@ def concepts_section(folder: Path) -> str:
     y = np.arange(len(scores))
     ax.barh(y, scores["score"], color="#8e44ad")
     if "score_lo" in scores and "score_hi" in scores:
-        ax.errorbar(scores["score"], y, xerr=[scores["score"] - scores["score_lo"], scores["score_hi"] - scores["score"]], fmt="none", ecolor="#333", capsize=3)
+        score, lo, hi = (scores[c].to_numpy(dtype=float) for c in ("score", "score_lo", "score_hi"))
+        ax.errorbar(score, y, xerr=[score - lo, hi - score], fmt="none", ecolor="#333", capsize=3)
     ax.set_yticks(y, [str(n)[:45] for n in scores["name"]])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
