@@ -43,6 +43,11 @@ class Level(str, Enum):
 
 
 Model = Annotated[str, typer.Option("--model", help="Embedding model: a local model folder or all-MiniLM-L6-v2 (shipped offline); a suffix @torch, @onnx or @onnx-int8 picks the backend (all-MiniLM-L6-v2 runs on fp32 onnx by default).")]
+# The experiment columns every `incubate` command on a launch test takes.
+VariantCol = Annotated[str, typer.Option(help="Column naming the variant of each row.")]
+MetricCol = Annotated[str, typer.Option(help="Outcome column (0/1, true/false or a number).")]
+Control = Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")]
+UnitCol = Annotated[Optional[str], typer.Option(help="Randomisation unit: units in several variants and repeats are quarantined.")]
 
 
 def _mapping(**columns: str | None) -> dict[str, str]:
@@ -251,11 +256,11 @@ def concepts(
 @incubate_app.command("ab")
 def incubate_ab(
     data: Annotated[Path, typer.Argument(help="Experiment: one row per unit (or per variant with counts).")],
-    variant_col: Annotated[str, typer.Option(help="Column naming the variant of each row.")],
-    metric_col: Annotated[str, typer.Option(help="Outcome column (0/1, true/false or a number).")],
+    variant_col: VariantCol,
+    metric_col: MetricCol,
     out_dir: OutDir = Path("out/incubation"),
-    control: Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")] = None,
-    unit_col: Annotated[Optional[str], typer.Option(help="Randomisation unit, for duplicate and cross-arm checks.")] = None,
+    control: Control = None,
+    unit_col: UnitCol = None,
     alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")] = 0.05,
     covariate_col: Annotated[Optional[str], typer.Option(help="Pre-period covariate for CUPED variance reduction.")] = None,
     guardrail: Annotated[Optional[list[str]], typer.Option(help="Guardrail metric that blocks 'scale' when it degrades: COLUMN or COLUMN:lower_is_better (repeatable).")] = None,
@@ -338,10 +343,10 @@ def _experiment_input(data: Path, variant_col: str, metric_col: str, control: st
 def incubate_segments(
     data: Annotated[Path, typer.Argument(help="Experiment: one row per unit with its variant, outcome and customer columns.")],
     segment_col: Annotated[list[str], typer.Option(help="Customer column whose levels are segments, e.g. channel (repeatable).")],
-    variant_col: Annotated[str, typer.Option(help="Column naming the variant of each row.")] = "variant",
-    metric_col: Annotated[str, typer.Option(help="Outcome column (0/1, true/false or a number).")] = "converted",
-    control: Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")] = None,
-    unit_col: Annotated[Optional[str], typer.Option(help="Randomisation unit: units in several variants and repeats are quarantined.")] = None,
+    variant_col: VariantCol = "variant",
+    metric_col: MetricCol = "converted",
+    control: Control = None,
+    unit_col: UnitCol = None,
     band: Annotated[Optional[list[str]], typer.Option(help="Cut points of a numeric column, COLUMN:EDGE,EDGE,... (repeatable); other numeric columns with many values get quantile bands.")] = None,
     correction: Annotated[str, typer.Option(help="Across segments: bh (Benjamini-Hochberg, false discovery rate) or holm (family-wise).")] = "bh",
     alpha: Annotated[float, typer.Option(min=0.0001, max=0.5, help="Significance level.")] = 0.05,
@@ -375,10 +380,10 @@ def incubate_segments(
 def incubate_uplift(
     data: Annotated[Path, typer.Argument(help="Experiment: one row per unit with its variant, outcome and customer columns.")],
     covariate_col: Annotated[list[str], typer.Option(help="Pre-treatment customer column the model may use (repeatable); never an outcome measured after assignment.")],
-    variant_col: Annotated[str, typer.Option(help="Column naming the variant of each row.")] = "variant",
-    metric_col: Annotated[str, typer.Option(help="Outcome column (0/1, true/false or a number).")] = "converted",
-    control: Annotated[Optional[str], typer.Option(help="Control variant (default: 'control' or the first).")] = None,
-    unit_col: Annotated[Optional[str], typer.Option(help="Randomisation unit: units in several variants and repeats are quarantined.")] = None,
+    variant_col: VariantCol = "variant",
+    metric_col: MetricCol = "converted",
+    control: Control = None,
+    unit_col: UnitCol = None,
     treatment: Annotated[Optional[str], typer.Option(help="Treatment arm to model (default: the only one, or the best on average).")] = None,
     target_share: Annotated[float, typer.Option(min=0.01, max=1.0, help="The rule: treat this share of customers, those with the highest predicted uplift.")] = 0.3,
     learner: Annotated[str, typer.Option(help="x (X-learner) or t (T-learner), on gradient-boosted trees.")] = "x",

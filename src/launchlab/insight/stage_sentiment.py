@@ -14,6 +14,7 @@ from sklearn.model_selection import StratifiedKFold
 from launchlab.embeddings import Embedder
 from launchlab.errors import InputError
 from launchlab.insight.config import InsightConfig
+from launchlab.insight.review_sentiment import aggregate_reviews
 from launchlab.insight.sentiment import (
     LayerHead,
     SentimentHead,
