@@ -26,6 +26,9 @@ sessions, so wall times mean nothing): stage 146.1 s CPU, peak RSS 650 MB; AutoE
 502 MB: **0.98x CPU, 1.30x peak RSS**. The 10,000-series run did not fit that session (the
 2,000-series one took 42 minutes of wall time for 295 CPU-seconds); at 10,000 the backtest sample
 (300 series per route) weighs relatively less. Before issue 17: 2.0x CPU, 2.3x peak RSS at 10,000.
+Last measured at 10,000 (``--only trends --series 10000``, quiet machine, load ~1.3): stage 396.9 s
+wall / 588.1 s CPU, peak RSS 1,162 MB; AutoETS alone 339.5 s / 673.1 s, 679 MB: **0.87x CPU (bar
+1.2x met), 1.71x peak RSS (bar 1.5x not met)**.
 """
 
 from __future__ import annotations
