@@ -157,15 +157,19 @@ def srm_test(observed: np.ndarray, planned_shares: np.ndarray) -> float:
     return float(stats.chisquare(observed, expected).pvalue)
 
 
+def _ranked(p_values: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The p-values as floats, an all-NaN output of their shape, and the positions of the
+    non-NaN ones in increasing order of p (ties in input order): what every step-wise
+    correction starts from. NaNs are not tests."""
+    p = np.asarray(p_values, dtype=float)
+    idx = np.flatnonzero(~np.isnan(p))
+    return p, np.full(p.shape, np.nan), idx[np.argsort(p[idx], kind="stable")]
+
+
 def holm(p_values: list[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (NaNs pass through and do not count as tests)."""
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    m = idx.size
-    if m == 0:
-        return out.tolist()
-    order = idx[np.argsort(p[idx], kind="stable")]
+    p, out, order = _ranked(p_values)
+    m = order.size
     running = 0.0
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p[i]))
@@ -269,15 +273,11 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     one column are independent; columns describing the same customers are positively related).
     Equals ``statsmodels.stats.multitest.multipletests(method="fdr_bh")``.
     """
-    p = np.asarray(p_values, dtype=float)
-    out = np.full(p.shape, np.nan)
-    idx = np.flatnonzero(~np.isnan(p))
-    m = idx.size
-    if m == 0:
-        return out.tolist()
-    order = idx[np.argsort(p[idx], kind="stable")]
-    scaled = p[order] * m / np.arange(1, m + 1)
-    out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
+    p, out, order = _ranked(p_values)
+    m = order.size
+    if m:
+        scaled = p[order] * m / np.arange(1, m + 1)
+        out[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
     return out.tolist()
 
 
